@@ -1,0 +1,1 @@
+"""Prometheus exporters for HAProxy, PgBouncer and Patroni, sharing one framework (`exporters.core`)."""

@@ -1,0 +1,1 @@
+"""The stack's components: each knows how to configure, start and probe one process."""

@@ -1,0 +1,77 @@
+"""What every component of the stack provides."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from stack.layout import Layout
+
+
+class Component:
+    """One process of the stack.
+
+    Subclasses set `name` and `kind` and implement `argv` and `ready`; `prepare` writes
+    configuration before the process starts; `after_stop` cleans up what the process may
+    leave behind (a postmaster orphaned by a killed Patroni).
+    """
+
+    name: str
+    kind: str
+    user: str | None = None
+    stop_timeout: float = 30.0
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    @property
+    def address(self) -> str:
+        """What `status` prints as the component's address."""
+        return self.layout.addr(self.name)
+
+    def argv(self) -> Sequence[str]:
+        """The command line that starts the process in the foreground."""
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Write configuration and directories; called before every start."""
+
+    def ready(self) -> bool:
+        """True once the component serves requests."""
+        raise NotImplementedError
+
+    def cwd(self) -> Path | None:
+        """Working directory of the process."""
+        return self.layout.root
+
+    def env(self) -> dict[str, str]:
+        """Environment of the process."""
+        return self.layout.env()
+
+    def after_stop(self) -> None:
+        """Clean up after the process stopped."""
+
+    def urls(self) -> list[str]:
+        """URLs to print after `up`."""
+        return []
+
+
+def http_ok(url: str, timeout: float = 2.0, auth: tuple[str, str] | None = None) -> bool:
+    """True when GET `url` answers 2xx."""
+    try:
+        r = httpx.get(url, timeout=timeout, auth=auth)
+    except httpx.HTTPError:
+        return False
+    return r.is_success
+
+
+def tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True when a TCP connection to host:port succeeds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,107 @@
+"""PgBouncer in transaction pooling, reaching the primary through HAProxy's primary-only listener."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+
+from stack.components.base import Component
+from stack.layout import POSTGRES_USER, Layout
+
+ADMIN_USER = "nines_admin"
+STATS_USER = "nines_stats"
+APP_USER = "app"
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+class PgBouncer(Component):
+    """PgBouncer 1.18, run as `postgres` (it refuses root)."""
+
+    kind = "pgbouncer"
+    name = "pgbouncer"
+    user = POSTGRES_USER
+
+    def __init__(self, layout: Layout) -> None:
+        super().__init__(layout)
+
+    @property
+    def home(self) -> Path:
+        return self.layout.path("pgbouncer")
+
+    def ini(self) -> str:
+        """pgbouncer.ini."""
+        lay = self.layout
+        return "\n".join(
+            [
+                "[databases]",
+                f"app = host=127.0.0.1 port={lay.port('haproxy-a.pg-primary')} dbname=app",
+                "",
+                "[pgbouncer]",
+                "listen_addr = 127.0.0.1",
+                f"listen_port = {lay.port('pgbouncer')}",
+                f"unix_socket_dir = {self.home / 'run'}",
+                "auth_type = scram-sha-256",
+                f"auth_file = {self.home / 'userlist.txt'}",
+                f"admin_users = {ADMIN_USER}",
+                f"stats_users = {STATS_USER}",
+                "pool_mode = transaction",
+                "max_client_conn = 400",
+                "default_pool_size = 20",
+                "reserve_pool_size = 5",
+                "reserve_pool_timeout = 3",
+                "server_connect_timeout = 5",
+                "server_login_retry = 1",
+                "query_wait_timeout = 30",
+                "log_connections = 0",
+                "log_disconnections = 0",
+                "stats_period = 15",
+                "",
+            ]
+        )
+
+    def prepare(self) -> None:
+        lay = self.layout
+        (self.home / "run").mkdir(parents=True, exist_ok=True)
+        (self.home / "pgbouncer.ini").write_text(self.ini())
+        users = {
+            APP_USER: lay.secret("app"),
+            ADMIN_USER: lay.secret("pgbouncer_admin"),
+            STATS_USER: lay.secret("pgbouncer_stats"),
+        }
+        userlist = self.home / "userlist.txt"
+        fd = os.open(userlist, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.writelines(f"{_quote(u)} {_quote(p)}\n" for u, p in users.items())
+        for path in (self.home, self.home / "run", userlist, self.home / "pgbouncer.ini"):
+            shutil.chown(path, POSTGRES_USER, POSTGRES_USER)
+
+    def argv(self) -> Sequence[str]:
+        return ["pgbouncer", str(self.home / "pgbouncer.ini")]
+
+    def cwd(self) -> Path | None:
+        return self.home
+
+    def ready(self) -> bool:
+        """Ready when a transaction through PgBouncer -> HAProxy -> primary succeeds."""
+        lay = self.layout
+        try:
+            with psycopg.connect(
+                host="127.0.0.1",
+                port=lay.port("pgbouncer"),
+                dbname="app",
+                user=APP_USER,
+                password=lay.secret("app"),
+                connect_timeout=3,
+                prepare_threshold=None,
+            ) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False

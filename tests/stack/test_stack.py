@@ -1,0 +1,192 @@
+"""The running stack: every component up, on loopback, wired as the design says."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from stack.components.patroni import NODES, Patroni, cluster_state
+from stack.runner import Stack
+from stack.sink import read_mail
+
+pytestmark = pytest.mark.stack
+
+
+def _listening_sockets() -> dict[int, str]:
+    """inode -> "addr:port" of every listening TCP socket."""
+    out: dict[int, str] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] != "0A":  # LISTEN
+                continue
+            hexaddr, hexport = f[1].split(":")
+            if len(hexaddr) == 8:
+                addr = socket.inet_ntop(socket.AF_INET, bytes.fromhex(hexaddr)[::-1])
+            else:
+                raw = bytes.fromhex(hexaddr)
+                addr = socket.inet_ntop(
+                    socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                )
+            out[int(f[9])] = f"{addr}:{int(hexport, 16)}"
+    return out
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def test_every_component_is_up(stack: Stack) -> None:
+    rows = stack.status()
+    assert {r.name for r in rows} >= {
+        "etcd-1",
+        "pg-1",
+        "pg-2",
+        "pg-3",
+        "haproxy-a",
+        "haproxy-b",
+        "pgbouncer",
+        "prometheus",
+        "alertmanager",
+        "sink",
+    }
+    assert [r.name for r in rows if not r.up] == []
+
+
+def test_everything_listens_on_loopback_only(stack: Stack) -> None:
+    listening = _listening_sockets()
+    pids = [r.pid for r in stack.status() if r.pid]
+    pids += [p for n in NODES if (p := _postmaster(stack, n))]
+    seen = []
+    for pid in pids:
+        for inode in _socket_inodes(pid) & listening.keys():
+            seen.append(listening[inode])
+    assert len(seen) >= 20
+    assert [a for a in seen if not a.startswith("127.0.0.1:")] == []
+
+
+def _postmaster(stack: Stack, node: str) -> int | None:
+    comp = stack.component(node)
+    assert isinstance(comp, Patroni)
+    return comp.postmaster_pid()
+
+
+def test_postgresql_runs_as_postgres_user_with_synchronous_mode(stack: Stack) -> None:
+    for node in NODES:
+        pid = _postmaster(stack, node)
+        assert pid is not None, f"{node}: no postmaster"
+        uid_line = next(
+            ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("Uid:")
+        )
+        assert uid_line.split()[1] != "0"
+    config = httpx.get(f"http://{stack.addr('patroni-1')}/config", timeout=5).json()
+    assert config["synchronous_mode"] is True
+    state = cluster_state(stack.layout)
+    assert state is not None
+    roles = sorted(m["role"] for m in state["members"])
+    assert roles.count("leader") == 1 and "sync_standby" in roles
+
+
+def test_request_flow_through_tls_haproxy_app_pgbouncer_to_primary(stack: Stack) -> None:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    for haproxy in ("haproxy-a", "haproxy-b"):
+        with httpx.Client(verify=ctx, timeout=10) as client:
+            r = client.get(f"https://{stack.addr(haproxy + '.https')}/db")
+        assert r.status_code == 200, r.text
+        assert r.text.endswith("db 1\n")
+        assert r.text.split(":")[0] in ("app-1", "app-2", "app-3")
+
+
+def test_haproxy_sockets_and_promex(stack: Stack) -> None:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(stack.path("run", "haproxy-a.sock")))
+        s.sendall(b"show info\n")
+        info = b"".join(iter(lambda: s.recv(65536), b"")).decode()
+    assert "Name: HAProxy" in info
+    with socket.create_connection(("127.0.0.1", stack.port("haproxy-b.stats")), timeout=5) as s:
+        s.sendall(b"show stat\n")
+        stat = b"".join(iter(lambda: s.recv(65536), b"")).decode()
+    assert stat.startswith("# pxname,svname,")
+    assert "pg_primary,pg-" in stat
+    metrics = httpx.get(f"http://{stack.addr('haproxy-a.promex')}/metrics", timeout=10).text
+    assert 'haproxy_backend_active_servers{proxy="web"} 3' in metrics
+
+
+def test_pgbouncer_transaction_pooling_admin_and_stats_users(stack: Stack) -> None:
+    def console(user: str, secret: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=stack.port("pgbouncer"),
+            dbname="pgbouncer",
+            user=user,
+            password=stack.secret(secret),
+            autocommit=True,
+            prepare_threshold=None,
+        )
+
+    with console("nines_admin", "pgbouncer_admin") as admin:
+        cur = admin.cursor()
+        cur.execute("SHOW CONFIG")
+        config = {row[0]: row[1] for row in cur.fetchall()}
+    assert config["pool_mode"] == "transaction"
+    assert config["listen_addr"] == "127.0.0.1"
+    with console("nines_stats", "pgbouncer_stats") as stats:
+        cur = stats.cursor()
+        cur.execute("SHOW POOLS")
+        assert any(row[0] == "app" for row in cur.fetchall())
+        with pytest.raises(psycopg.Error, match="admin"):
+            cur.execute("PAUSE app")
+
+
+def test_sink_stores_mail_and_stack_mail_lists_it(stack: Stack) -> None:
+    msg = EmailMessage()
+    msg["From"] = "test@nines.local"
+    msg["To"] = "oncall@nines.local"
+    msg["Subject"] = "sink check 7f3a"
+    msg.set_content("hello")
+    with smtplib.SMTP("127.0.0.1", stack.port("smtp"), timeout=10) as smtp:
+        smtp.send_message(msg)
+    assert any(m.subject == "sink check 7f3a" for m in read_mail(stack.path("sink", "mail")))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stack",
+            "--dir",
+            str(stack.layout.root),
+            "--port-offset",
+            str(stack.layout.offset),
+            "mail",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "sink check 7f3a" in out
+
+
+def test_stopped_component_restarts(stack: Stack) -> None:
+    old = stack.pid("app-3")
+    stack.stop_component("app-3")
+    assert stack.pid("app-3") is None
+    new = stack.start_component("app-3")
+    assert new != old and stack.pid("app-3") == new
