@@ -75,8 +75,10 @@ class HAProxy(Component):
     def address(self) -> str:
         return f"{self.layout.addr(self.name + '.https')} stats {self.layout.addr(self.name + '.stats')}"
 
-    def render(self) -> str:
-        """The instance's haproxy.cfg."""
+    def render(
+        self, socket: Path | None = None, cert: Path | None = None, drop_privileges: bool = True
+    ) -> str:
+        """The instance's haproxy.cfg; socket and certificate paths may be overridden (containers)."""
         lay = self.layout
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -86,8 +88,9 @@ class HAProxy(Component):
         )
         return env.get_template("haproxy.cfg.j2").render(
             name=self.name,
-            socket=self.socket,
-            cert=ensure_certificate(lay),
+            socket=socket or self.socket,
+            cert=cert or ensure_certificate(lay),
+            drop_privileges=drop_privileges,
             port=lambda listener: lay.port(f"{self.name}.{listener}"),
             addr=lay.addr,
             web=WEB_SERVERS,
