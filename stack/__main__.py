@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from stack.layout import default_layout
 from stack.runner import Stack, StackError
@@ -34,12 +36,19 @@ def main(argv: list[str] | None = None) -> int:
     mail.add_argument("--show", type=int, metavar="N", help="print message N in full")
     args = parser.parse_args(argv)
 
-    members = getattr(args, "etcd_members", None) or _recorded_members(args)
+    recorded = _recorded(args)
+    if args.cmd == "up":
+        _check_recorded(recorded, args)
+        members = args.etcd_members or recorded.get("etcd_members", 3)
+        services = not args.no_services
+    else:
+        members = recorded.get("etcd_members", 3)
+        services = recorded.get("services", True)
     layout = default_layout(args.dir, args.port_offset, members)
-    stack = Stack(layout, with_services=not getattr(args, "no_services", False))
+    stack = Stack(layout, with_services=services)
     try:
         if args.cmd == "up":
-            _check_members(layout.root, members)
+            _record(layout.root, {"etcd_members": members, "services": services})
             print(f"starting the nines stack in {layout.root} (etcd members: {members})", flush=True)
             stack.up(progress=lambda s: print(s, flush=True))
             print("\nstack is up:")
@@ -63,31 +72,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _recorded_members(args: argparse.Namespace) -> int:
-    layout = default_layout(args.dir, args.port_offset)
+def _recorded(args: argparse.Namespace) -> dict[str, Any]:
+    """What the last `up` of this state directory chose (etcd members, services)."""
     try:
-        return int(layout.path("etcd-members").read_text())
+        data: dict[str, Any] = json.loads(
+            default_layout(args.dir, args.port_offset).path("stack.json").read_text()
+        )
+        return data
     except (OSError, ValueError):
-        return 3
+        return {}
 
 
-def _check_members(root: object, members: int) -> None:
-    from pathlib import Path
-
-    marker = Path(str(root)) / "etcd-members"
-    if marker.exists() and int(marker.read_text()) != members:
-        raise StackError(
-            f"this stack was created with {marker.read_text().strip()} etcd member(s); "
+def _check_recorded(recorded: dict[str, Any], args: argparse.Namespace) -> None:
+    was = recorded.get("etcd_members")
+    if was and args.etcd_members and args.etcd_members != was:
+        raise SystemExit(
+            f"error: this stack was created with {was} etcd member(s); "
             "run `python -m stack down --purge` to start over with another count"
         )
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(members))
 
 
-def _mail(folder: object, args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _record(root: Path, choices: dict[str, Any]) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "stack.json").write_text(json.dumps(choices) + "\n")
 
-    mails = read_mail(Path(str(folder)))
+
+def _mail(folder: Path, args: argparse.Namespace) -> int:
+    mails = read_mail(folder)
     if args.show:
         if not 1 <= args.show <= len(mails):
             print(f"no message {args.show}; there are {len(mails)}", file=sys.stderr)

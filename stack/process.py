@@ -57,6 +57,8 @@ def spawn(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             user=user,
+            group=user,  # the user's own group and no supplementary groups: never root's
+            extra_groups=[] if user else None,
             start_new_session=True,
         )
     pidfile.write_text(f"{proc.pid} {_start_time(proc.pid) or ''}\n")
