@@ -34,6 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     mail = sub.add_parser("mail", help="list the messages the SMTP sink received")
     mail.add_argument("--json", action="store_true")
     mail.add_argument("--show", type=int, metavar="N", help="print message N in full")
+    drill = sub.add_parser("drill", help="run a failover drill against the running stack")
+    drill.add_argument("scenario", nargs="?", help="scenario name (omit to list them)")
+    drill.add_argument(
+        "--settle",
+        type=float,
+        default=120.0,
+        help="seconds to keep load and watch after the repair (default 120)",
+    )
     args = parser.parse_args(argv)
 
     recorded = _recorded(args)
@@ -66,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(stack.urls()))
         elif args.cmd == "mail":
             return _mail(layout.path("sink", "mail"), args)
+        elif args.cmd == "drill":
+            return _drill(stack, args)
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -95,6 +105,24 @@ def _check_recorded(recorded: dict[str, Any], args: argparse.Namespace) -> None:
 def _record(root: Path, choices: dict[str, Any]) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "stack.json").write_text(json.dumps(choices) + "\n")
+
+
+def _drill(stack: Stack, args: argparse.Namespace) -> int:
+    from stack.drills.run import DrillError, run_drill
+    from stack.drills.scenarios import SCENARIOS
+
+    if not args.scenario:
+        for sc in SCENARIOS.values():
+            print(f"{sc.name:<22} {sc.description}{'  (quick)' if sc.quick else ''}")
+        return 0
+    try:
+        report = run_drill(stack, args.scenario, settle=args.settle, progress=lambda m: print(m, flush=True))
+    except DrillError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    print(f"report: {stack.layout.path('drills')}/")
+    return 0 if report.ok else 4
 
 
 def _mail(folder: Path, args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ class Status:
 def _port_owner(port_name: str) -> str:
     """Component owning a port-table entry: `haproxy-a.https` -> haproxy-a, `patroni-2` -> pg-2."""
     base = port_name.split(".", 1)[0]
-    if base.startswith("patroni-"):
+    if base.startswith("patroni-") and base.split("-")[1].isdigit():
         return "pg-" + base.split("-")[1]
     if base in ("smtp", "webhook"):
         return "sink"

@@ -1,0 +1,338 @@
+"""Drill scenarios: how to inject each fault, how to repair it, and what we expect to happen.
+
+Each expectation is generous on purpose: the drill fails only when something is really wrong
+(a failover that never happens, an alert that never fires, a committed row lost).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from stack import process
+from stack.components.patroni import Patroni, cluster_state, rest_name
+from stack.drills.watch import Predicate, Samples, find
+from stack.runner import Stack
+
+
+@dataclass
+class Context:
+    """What a scenario's steps share: the stack and what `inject` found (e.g. the old leader)."""
+
+    stack: Stack
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def leader(self) -> str | None:
+        state = cluster_state(self.stack.layout)
+        for m in (state or {}).get("members", []):
+            if m.get("role") in ("leader", "master"):
+                return str(m["name"])
+        return None
+
+    def replicas(self) -> list[dict[str, Any]]:
+        state = cluster_state(self.stack.layout) or {}
+        return [m for m in state.get("members", []) if m.get("role") in ("replica", "sync_standby")]
+
+    def patroni(self, node: str) -> Patroni:
+        comp = self.stack.component(node)
+        assert isinstance(comp, Patroni)
+        return comp
+
+    def superuser_dsn(self, port: int) -> str:
+        return (
+            f"host=127.0.0.1 port={port} dbname=postgres user=postgres "
+            f"password={self.stack.secret('postgres')}"
+        )
+
+
+@dataclass
+class Scenario:
+    """A fault, its repair, and what a healthy stack does about it.
+
+    Attributes:
+        exporter: which of our exporters shows the fault (its `/metrics` is polled), or None.
+        detect: predicate over that exporter's samples, built once `inject` has found its victim.
+        alerts: alert names at least one of which should fire (in Prometheus, then Alertmanager).
+        alert_within: seconds after T0 for the first of `alerts` to fire.
+        leader_change: a new Patroni leader is expected, within `leader_within` seconds.
+        no_leader_change: the leader must stay the same (etcd member loss, server down...).
+        max_write_errors_window: the longest acceptable client error window for writes, seconds
+            (None: not judged, e.g. when the fault removes the only write path on purpose).
+        no_promotion: no member other than the original leader may become leader.
+        hold: minimum seconds the fault stays before repair (the drill otherwise repairs as soon
+            as what it waits for has happened, or its deadline passed).
+        etcd_members: the stack must run at least this many etcd members.
+    """
+
+    name: str
+    description: str
+    inject: Callable[[Context], None]
+    repair: Callable[[Context], None]
+    exporter: str | None = None
+    detect: Callable[[Context], Predicate] | None = None
+    alerts: tuple[str, ...] = ()
+    alert_within: float = 150.0
+    leader_change: bool = False
+    leader_within: float = 30.0
+    no_leader_change: bool = False
+    no_promotion: bool = False
+    max_write_errors_window: float | None = 30.0
+    hold: float = 0.0
+    etcd_members: int = 1
+    quick: bool = False
+
+
+# -- Patroni ---------------------------------------------------------------------------------------
+def _kill_primary(ctx: Context) -> None:
+    leader = ctx.leader()
+    assert leader, "no leader to kill"
+    ctx.facts["victim"] = leader
+    node = ctx.patroni(leader)
+    pid, pm = ctx.stack.pid(leader), node.postmaster_pid()
+    for p in (pid, pm):
+        if p:
+            process.kill(p, signal.SIGKILL)
+
+
+def _restart_victim(ctx: Context) -> None:
+    victim = ctx.facts["victim"]
+    ctx.stack.stop_component(victim)  # clears the pid file and any orphaned postmaster
+    ctx.stack.start_component(victim, timeout=180)
+
+
+def _switchover(ctx: Context) -> None:
+    leader = ctx.leader()
+    candidates = [m["name"] for m in ctx.replicas() if m.get("role") == "sync_standby"] or [
+        m["name"] for m in ctx.replicas()
+    ]
+    assert leader and candidates, "switchover needs a leader and a replica"
+    ctx.facts["victim"], ctx.facts["candidate"] = leader, candidates[0]
+    cfg = ctx.patroni(leader).home / "patroni.yml"
+    subprocess.run(
+        [
+            "patronictl",
+            "-c",
+            str(cfg),
+            "switchover",
+            "--leader",
+            leader,
+            "--candidate",
+            candidates[0],
+            "--force",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        user="postgres",
+        group="postgres",
+    )
+
+
+def _nothing(ctx: Context) -> None:
+    return None
+
+
+def _target_is(metric: str, value: float, **labels: str) -> Callable[[Context], Predicate]:
+    def build(ctx: Context) -> Predicate:
+        resolved = {k: ctx.facts.get(v[1:], v) if v.startswith("$") else v for k, v in labels.items()}
+
+        def pred(samples: Samples) -> bool:
+            return value in find(samples, metric, **resolved)
+
+        return pred
+
+    return build
+
+
+# -- HAProxy ---------------------------------------------------------------------------------------
+def _fail_health(ctx: Context) -> None:
+    ctx.facts["victim"] = "app-2"
+    ctx.stack.path("run", "app-2.unhealthy").touch()
+
+
+def _heal(ctx: Context) -> None:
+    ctx.stack.path("run", "app-2.unhealthy").unlink(missing_ok=True)
+
+
+def _stop(name: str) -> Callable[[Context], None]:
+    def step(ctx: Context) -> None:
+        ctx.facts["victim"] = name
+        pid = ctx.stack.pid(name)
+        if pid:
+            process.kill(pid, signal.SIGKILL)
+
+    return step
+
+
+def _start(*names: str) -> Callable[[Context], None]:
+    def step(ctx: Context) -> None:
+        for name in names:
+            ctx.stack.stop_component(name)
+            ctx.stack.start_component(name, timeout=120)
+
+    return step
+
+
+def _restart_pgbouncer(ctx: Context) -> None:
+    ctx.facts["victim"] = "pgbouncer"
+    ctx.stack.stop_component("pgbouncer", timeout=10)
+    ctx.stack.start_component("pgbouncer", timeout=60)
+
+
+def _stop_many(*names: str) -> Callable[[Context], None]:
+    def step(ctx: Context) -> None:
+        ctx.facts["victim"] = ",".join(names)
+        for name in names:
+            ctx.stack.stop_component(name, timeout=10)
+
+    return step
+
+
+# -- replication lag -------------------------------------------------------------------------------
+def _pause_replay(ctx: Context) -> None:
+    replica = next((m for m in ctx.replicas() if m.get("role") == "replica"), None) or ctx.replicas()[0]
+    ctx.facts["victim"] = replica["name"]
+    with psycopg.connect(ctx.superuser_dsn(int(replica["port"])), autocommit=True) as conn:
+        conn.execute("SELECT pg_wal_replay_pause()")
+
+
+def _resume_replay(ctx: Context) -> None:
+    port = ctx.stack.port(ctx.facts["victim"])
+    with psycopg.connect(ctx.superuser_dsn(port), autocommit=True) as conn:
+        conn.execute("SELECT pg_wal_replay_resume()")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if all(m.get("lag") in (0, None) or m.get("lag") == 0 for m in ctx.replicas()):
+            return
+        time.sleep(1)
+
+
+def _lagging(ctx: Context) -> Predicate:
+    member = ctx.facts["victim"]
+
+    def pred(samples: Samples) -> bool:
+        values = find(samples, "patroni_replication_replay_lag_seconds", member=member) + find(
+            samples, "patroni_replication_replay_lag_estimate_seconds", member=member
+        )
+        return any(v > 0.1 for v in values)
+
+    return pred
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "patroni-primary-kill",
+            "SIGKILL the primary's Patroni and postmaster",
+            _kill_primary,
+            _restart_victim,
+            exporter="patroni-exporter",
+            detect=_target_is("patroni_up", 0, target="$victim"),
+            alerts=("PatroniFailover", "PatroniMemberDown"),
+            alert_within=60,
+            leader_change=True,
+            leader_within=30,
+            max_write_errors_window=60,
+        ),
+        Scenario(
+            "patroni-switchover",
+            "a planned `patronictl switchover` to the synchronous standby",
+            _switchover,
+            _nothing,
+            exporter="patroni-exporter",
+            detect=_target_is("patroni_primary", 0, target="$victim"),
+            alerts=("PatroniFailover",),
+            alert_within=90,
+            leader_change=True,
+            leader_within=30,
+            max_write_errors_window=30,
+            quick=True,
+        ),
+        Scenario(
+            "haproxy-server-down",
+            "web server app-2 fails its health check",
+            _fail_health,
+            _heal,
+            exporter="haproxy-exporter",
+            detect=_target_is(
+                "haproxy_server_status", 1, proxy="web", server="app-2", state="DOWN", target="haproxy-a"
+            ),
+            alerts=("HaproxyServerDown",),
+            alert_within=120,
+            no_leader_change=True,
+            max_write_errors_window=0,
+            quick=True,
+        ),
+        Scenario(
+            "haproxy-active-down",
+            "the active HAProxy (haproxy-a) stops; clients move to haproxy-b",
+            _stop("haproxy-a"),
+            _start("haproxy-a"),
+            exporter="haproxy-exporter",
+            detect=_target_is("haproxy_up", 0, target="haproxy-a"),
+            alerts=("HaproxyDown",),
+            alert_within=120,
+            no_leader_change=True,
+            # PgBouncer reaches the primary through haproxy-a: without a floating IP its writes stop
+            # until haproxy-a is back. The drill reports the window instead of judging it.
+            max_write_errors_window=None,
+        ),
+        Scenario(
+            "pgbouncer-restart",
+            "PgBouncer stops and starts again",
+            _restart_pgbouncer,
+            _nothing,
+            exporter=None,
+            no_leader_change=True,
+            max_write_errors_window=20,
+        ),
+        Scenario(
+            "etcd-member-down",
+            "one etcd member of three stops (quorum kept)",
+            _stop("etcd-2"),
+            _start("etcd-2"),
+            alerts=("EtcdMemberDown", "EtcdInsufficientMembers"),
+            alert_within=150,
+            no_leader_change=True,
+            max_write_errors_window=0,
+            etcd_members=3,
+        ),
+        Scenario(
+            "etcd-quorum-loss",
+            "two etcd members of three stop: no promotion may happen",
+            _stop_many("etcd-2", "etcd-3"),
+            _start("etcd-2", "etcd-3"),
+            alerts=("EtcdInsufficientMembers", "EtcdNoLeader", "PatroniDcsNotSeen"),
+            alert_within=150,
+            no_promotion=True,
+            max_write_errors_window=None,
+            hold=60,
+            etcd_members=3,
+        ),
+        Scenario(
+            "replication-lag",
+            "replay paused on a replica long enough to cross the lag thresholds",
+            _pause_replay,
+            _resume_replay,
+            exporter="patroni-exporter",
+            detect=_lagging,
+            alerts=("PatroniReplicationLag",),
+            alert_within=150,
+            no_leader_change=True,
+            max_write_errors_window=0,
+            quick=True,
+        ),
+    )
+}
+
+
+def rest_url(stack: Stack, node: str) -> str:
+    """Patroni REST base URL of `node`."""
+    return f"http://{stack.addr(rest_name(node))}"
