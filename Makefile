@@ -15,7 +15,8 @@ help:
 	@echo "make down    stop everything the demo started"
 	@echo "make test    lint, type-check and run every test against a real stack"
 	@echo "make bench   rerun the benchmarks and rewrite bench/README.md"
-	@echo "make drills  run every failover drill against the running demo stack"
+	@echo "make drills  run the long failover drills on a 3-member etcd stack of their own"
+	@echo "make dashboards  regenerate dashboards/json/ from the dashboards-as-code builder"
 
 deps: apt venv
 
@@ -63,6 +64,9 @@ bench: deps
 
 drills: deps
 	$(VENV)/bin/pytest -m drill
+
+dashboards: venv
+	$(PY) dashboards/build.py
 
 clean:
 	rm -rf .stack-test .pytest_cache .mypy_cache .ruff_cache

@@ -145,7 +145,7 @@ def compose(lay: Layout) -> dict[str, Any]:
         ],
         "volumes": [
             "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
-            "./rules:/etc/prometheus/rules:ro",
+            "./rules:/etc/rules:ro",
             "prometheus:/prometheus",
         ],
     }

@@ -12,8 +12,9 @@ once for all its metrics, and the value may be a ready-made string (a CSV field 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import Literal
 
 MetricType = Literal["gauge", "counter", "untyped", "info"]
@@ -44,9 +45,7 @@ def format_value(value: float) -> str:
 
 def format_labels(names: Sequence[str], values: Sequence[str]) -> str:
     """Return `a="x",b="y"` (escaped, no braces); labels whose value is "" are left out."""
-    return ",".join(
-        f'{n}="{escape_label_value(v)}"' for n, v in zip(names, values, strict=True) if v != ""
-    )
+    return ",".join(f'{n}="{escape_label_value(v)}"' for n, v in zip(names, values, strict=True) if v != "")
 
 
 @dataclass
@@ -61,6 +60,10 @@ class Family:
         rows: (label values, value) pairs.
         text_rows: (formatted label text without braces, value) pairs; the value is a float or
             an already formatted sample value.
+        columns: column-wise samples for the hottest paths: pairs of equally long lists
+            (label tails, values) where a tail is the escaped label text closed by `} `, e.g.
+            `'proxy="web"} '`, and a value an already formatted number. One tails list can be
+            shared by many families; rendering joins them without a Python loop per sample.
         const: formatted constant labels put first on every sample (see `with_labels`).
         parts: families of the same name merged into this one (`merge`); rendered after its rows.
     """
@@ -71,6 +74,7 @@ class Family:
     labels: tuple[str, ...] = ()
     rows: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
     text_rows: list[tuple[str, float | str]] = field(default_factory=list)
+    columns: list[tuple[list[str], list[str]]] = field(default_factory=list)
     const: str = ""
     parts: list[Family] = field(default_factory=list)
 
@@ -79,7 +83,8 @@ class Family:
         self.rows.append((tuple(values), float(value)))
 
     def __len__(self) -> int:
-        return len(self.rows) + len(self.text_rows) + sum(len(p) for p in self.parts)
+        own = len(self.rows) + len(self.text_rows) + sum(len(v) for _, v in self.columns)
+        return own + sum(len(p) for p in self.parts)
 
     def with_labels(self, extra: Mapping[str, str]) -> Family:
         """Return a view with constant labels put first on every sample (rows are not copied)."""
@@ -93,6 +98,7 @@ class Family:
             self.labels,
             self.rows,
             self.text_rows,
+            self.columns,
             f"{prefix},{self.const}" if self.const else prefix,
             [p.with_labels(extra) for p in self.parts],
         )
@@ -105,6 +111,9 @@ class Family:
             yield {**const, **own}, v
         for lt, tv in self.text_rows:
             yield {**const, **parse_label_text(lt)}, float(tv)
+        for tails, values in self.columns:
+            for tail, value in zip(tails, values, strict=True):
+                yield {**const, **parse_label_text(tail[:-2])}, float(value)
         for part in self.parts:
             yield from part.samples()
 
@@ -167,21 +176,33 @@ def _render_rows(fam: Family, name: str, append: Callable[[str], None]) -> None:
                 append(f"{open_}{lt}}} {sv}\n")
             else:
                 append(f"{bare}{sv}\n")
+    if fam.columns:
+        sep = f"{name}{{{const}," if const else name + "{"
+        for tails, values in fam.columns:
+            append("".join(chain.from_iterable(zip(repeat(sep), tails, values, repeat("\n")))))
     for part in fam.parts:
         _render_rows(part, name, append)
 
 
-def render(families: Iterable[Family]) -> bytes:
-    """Render families in the Prometheus text exposition format (version 0.0.4)."""
-    parts: list[str] = []
-    append = parts.append
+def iter_parts(families: Iterable[Family]) -> Iterator[str]:
+    """Render families in the text exposition format (0.0.4), one family at a time."""
     for fam in families:
         if not len(fam):
             continue
         name = fam.name
-        append(f"# HELP {name} {escape_help(fam.help)}\n# TYPE {name} {fam.type}\n")
-        _render_rows(fam, name, append)
-    return "".join(parts).encode()
+        parts = [f"# HELP {name} {escape_help(fam.help)}\n# TYPE {name} {fam.type}\n"]
+        _render_rows(fam, name, parts.append)
+        yield "".join(parts)
+
+
+def render_parts(families: Iterable[Family]) -> list[str]:
+    """Render families in the text exposition format (0.0.4) as a list of text pieces."""
+    return list(iter_parts(families))
+
+
+def render(families: Iterable[Family]) -> bytes:
+    """Render families in the Prometheus text exposition format (version 0.0.4)."""
+    return "".join(render_parts(families)).encode()
 
 
 def sample_value(

@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 
 from stack.components.patroni import NODES, Patroni, cluster_state
+from stack.ports import PORTS
 from stack.runner import Stack
 from stack.sink import read_mail
 
@@ -190,3 +192,24 @@ def test_stopped_component_restarts(stack: Stack) -> None:
     assert stack.pid("app-3") is None
     new = stack.start_component("app-3")
     assert new != old and stack.pid("app-3") == new
+
+
+def test_prometheus_scrapes_every_component_with_cluster_and_component_labels(stack: Stack) -> None:
+    url = f"http://{stack.addr('prometheus')}/api/v1/targets"
+    deadline = time.monotonic() + 90
+    while True:
+        targets = httpx.get(url, timeout=10).json()["data"]["activeTargets"]
+        down = [t["scrapeUrl"] for t in targets if t["health"] != "up"]
+        if not down or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert down == []
+    jobs = {t["labels"]["job"] for t in targets}
+    assert {"prometheus", "alertmanager", "etcd", "haproxy", "pgbouncer", "patroni"} <= jobs
+    for t in targets:
+        assert t["labels"].get("cluster") == "demo", t["scrapeUrl"]
+        assert t["labels"].get("component"), t["scrapeUrl"]
+    # Ports are shifted by the stack's offset; absent components (etcd-2/3 here) are not scraped.
+    ports = {int(t["scrapeUrl"].split(":")[2].split("/")[0]) - stack.layout.offset for t in targets}
+    assert ports <= set(PORTS.values())
+    assert sum(t["labels"]["job"] == "etcd" for t in targets) == stack.layout.etcd_members

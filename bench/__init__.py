@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (`python -m bench`) reruns them all and rewrites bench/README.md."""

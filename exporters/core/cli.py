@@ -1,0 +1,134 @@
+"""Command line: the flags every exporter shares, config loading, and serving."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from types import FrameType
+
+from exporters.core.collect import Collector
+from exporters.core.config import DEFAULT_TIMEOUT, Target, load_config, parse_duration
+from exporters.core.errors import ConfigError
+from exporters.core.logs import LEVELS, mask, setup_logging
+from exporters.core.server import ExporterServer, make_server
+from exporters.core.spec import ExporterSpec
+
+log = logging.getLogger("exporters.cli")
+
+
+def _duration(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def make_parser(spec: ExporterSpec) -> argparse.ArgumentParser:
+    """Build the parser: the shared flags, then the exporter's own."""
+    p = argparse.ArgumentParser(prog=f"{spec.namespace}-exporter", description=spec.description)
+    p.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        default=spec.default_listen,
+        help=f"host:port to serve on (default {spec.default_listen})",
+    )
+    p.add_argument(
+        "--web.telemetry-path",
+        dest="telemetry_path",
+        default="/metrics",
+        help="path of the metrics of all targets (default /metrics)",
+    )
+    p.add_argument(
+        "--config.file",
+        dest="config_file",
+        default=None,
+        help="YAML file of named targets; when given, flag targets are ignored",
+    )
+    p.add_argument("--log.level", dest="log_level", choices=list(LEVELS), default="info")
+    p.add_argument("--log.format", dest="log_format", choices=["logfmt", "json"], default="logfmt")
+    p.add_argument(
+        f"--{spec.namespace}.timeout",
+        dest="target_timeout",
+        type=_duration,
+        default=DEFAULT_TIMEOUT,
+        help="timeout of the target given by flags (default 5s)",
+    )
+    spec.add_flags(p)
+    return p
+
+
+def load_targets(spec: ExporterSpec, args: argparse.Namespace) -> tuple[list[Target], bool]:
+    """Return the targets and whether they carry a `target` label (config file given).
+
+    Raises:
+        ConfigError: bad config file, bad target, or no target at all.
+    """
+    defaults = spec.options_from_flags(args)
+    if args.config_file:
+        targets = load_config(args.config_file, defaults).targets
+        from_file = True
+    else:
+        targets = [replace(t, options={**defaults, **t.options}) for t in spec.targets_from_flags(args)]
+        from_file = False
+        if not targets:
+            raise ConfigError(
+                f"no target: give --config.file or the {spec.namespace} target flags (see --help)"
+            )
+    for t in targets:
+        try:
+            spec.check_target(t)
+        except ConfigError as e:
+            raise ConfigError(f"{t.source}: {e}") from None
+    return targets, from_file
+
+
+def build(spec: ExporterSpec, argv: Sequence[str] | None = None) -> tuple[Collector, ExporterServer]:
+    """Parse flags, load targets, set up logging and bind the server (without serving).
+
+    Raises:
+        ConfigError: invalid flags or config.
+        SystemExit: argparse usage errors.
+    """
+    args = make_parser(spec).parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    targets, labelled = load_targets(spec, args)
+    collector = Collector(spec.namespace, targets, spec.scrape, target_label=labelled)
+    try:
+        server = make_server(collector, args.listen_address, args.telemetry_path, spec.description)
+    except ValueError as e:
+        collector.close()
+        raise ConfigError(f"--web.listen-address: {e}") from None
+    except OSError as e:
+        collector.close()
+        raise ConfigError(f"--web.listen-address {args.listen_address}: {e.strerror}") from None
+    log.info(
+        "listening",
+        extra={"fields": {"address": args.listen_address, "targets": ",".join(collector.targets)}},
+    )
+    return collector, server
+
+
+def run(spec: ExporterSpec, argv: Sequence[str] | None = None) -> int:
+    """Run an exporter until SIGINT/SIGTERM; returns the exit status (2 on a config error)."""
+    try:
+        collector, server = build(spec, argv)
+    except ConfigError as e:
+        print(f"{spec.namespace}-exporter: {mask(str(e))}", file=sys.stderr)
+        return 2
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        collector.close()
+    return 0

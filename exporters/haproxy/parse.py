@@ -1,0 +1,186 @@
+"""Pure parsers for HAProxy's runtime API answers: `show info`, `show stat`, `show ssl cert`.
+
+`show stat` is read by header name, so versions with more or fewer columns parse alike.
+Every failure is a `ParseError`; nothing else escapes these functions.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import time
+from dataclasses import dataclass
+
+from exporters.core.errors import ParseError
+
+# `show stat` object types (the `type` column)
+FRONTEND, BACKEND, SERVER, LISTENER = "0", "1", "2", "3"
+_REQUIRED_COLUMNS = ("pxname", "svname")
+
+
+@dataclass(frozen=True)
+class StatTable:
+    """`show stat` output: the column names and the rows, each a list of fields.
+
+    `type` column values: 0 frontend, 1 backend, 2 server, 3 listener. When the column is
+    missing (very old versions), `parse_stat` derives it from `svname`.
+    """
+
+    columns: tuple[str, ...]
+    rows: list[list[str]]
+
+    def index(self) -> dict[str, int]:
+        """Column name -> position."""
+        return {name: i for i, name in enumerate(self.columns)}
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """One certificate from `show ssl cert <file>`."""
+
+    file: str
+    subject: str
+    not_after: float
+    serial: str = ""
+
+
+def split_answers(raw: str, count: int) -> list[str]:
+    """Split the answer to `count` commands sent as `a;b;c`.
+
+    Each answer ends with an empty line; an empty answer (e.g. `show ssl cert` with no
+    certificate) is that empty line alone.
+
+    Raises:
+        ParseError: fewer answers than commands, an unterminated one (truncated output), or
+            text after the last one.
+    """
+    answers: list[str] = []
+    pos, size = 0, len(raw)
+    while len(answers) < count:
+        if pos < size and raw[pos] == "\n":
+            answers.append("")
+            pos += 1
+            continue
+        end = raw.find("\n\n", pos)
+        if end < 0:
+            raise ParseError(
+                f"truncated output: answer {len(answers) + 1} of {count} does not end with an empty line"
+            )
+        answers.append(raw[pos : end + 1])
+        pos = end + 2
+    if pos != size:
+        raise ParseError(f"expected {count} answers, got more (garbled output)")
+    return answers
+
+
+def parse_info(text: str) -> dict[str, str]:
+    """Parse `show info` (`Key: value` lines) into a dict.
+
+    Raises:
+        ParseError: a line that is not `Key: value`, or no `Name`/`Version` key.
+    """
+    info: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key or key != key.strip():
+            raise ParseError(f"show info: not a 'Key: value' line: {line[:80]!r}")
+        info[key] = value.strip()
+    if "Version" not in info and "Name" not in info:
+        raise ParseError("show info: no Name or Version key (not a show info answer)")
+    return info
+
+
+def _type_from_svname(svname: str) -> str:
+    if svname == "FRONTEND":
+        return FRONTEND
+    if svname == "BACKEND":
+        return BACKEND
+    return SERVER
+
+
+def parse_stat(text: str) -> StatTable:
+    """Parse `show stat` / stats page CSV by header name.
+
+    Raises:
+        ParseError: no `# pxname,...` header, missing required columns, or a row whose number
+            of fields differs from the header's (truncated or garbled output).
+    """
+    lines = text.split("\n")
+    header = lines[0] if lines else ""
+    if not header.startswith("# "):
+        raise ParseError("show stat: no '# pxname,...' header")
+    columns = header[2:].split(",")
+    width = len(columns)
+    for name in _REQUIRED_COLUMNS:
+        if name not in columns:
+            raise ParseError(f"show stat: header has no {name!r} column")
+    rows: list[list[str]] = []
+    append = rows.append
+    for line in lines[1:]:
+        if not line:
+            continue
+        row = line.split(",")
+        if len(row) != width:
+            if '"' in line:  # a quoted field holding a comma (check or agent descriptions)
+                row = next(csv.reader([line]))
+            if len(row) != width:
+                raise ParseError(
+                    f"show stat: row has {len(row)} fields, header {width} (truncated or garbled)"
+                )
+        append(row)
+    if "type" not in columns:
+        columns = [*columns, "type"]
+        sv = columns.index("svname")
+        for row in rows:
+            row.append(_type_from_svname(row[sv]))
+    return StatTable(tuple(columns), rows)
+
+
+def parse_cert_list(text: str) -> list[str]:
+    """Parse `show ssl cert` (no argument): the committed certificate files.
+
+    Files in an uncommitted transaction (`*` prefix) are skipped.
+
+    Raises:
+        ParseError: not a `# filename` listing.
+    """
+    lines = [line for line in text.splitlines() if line]
+    if not lines or not lines[0].startswith("# filename"):
+        raise ParseError("show ssl cert: no '# filename' header")
+    return [line for line in lines[1:] if not line.startswith("*")]
+
+
+def parse_cert_date(value: str) -> float:
+    """Parse an OpenSSL date (`Dec 25 23:34:24 2026 GMT`) into a Unix timestamp.
+
+    Raises:
+        ParseError: not such a date.
+    """
+    try:
+        parsed = time.strptime(" ".join(value.split()), "%b %d %H:%M:%S %Y %Z")
+    except (ValueError, OverflowError):
+        raise ParseError(f"show ssl cert: bad date {value[:40]!r}") from None
+    return float(calendar.timegm(parsed))
+
+
+def parse_cert(text: str) -> Certificate:
+    """Parse `show ssl cert <file>`.
+
+    Raises:
+        ParseError: no `Filename` or `notAfter`, or a bad date.
+    """
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key not in fields:
+            fields[key] = value.strip()
+    if "Filename" not in fields or "notAfter" not in fields:
+        raise ParseError("show ssl cert <file>: no Filename or notAfter")
+    return Certificate(
+        file=fields["Filename"].lstrip("*"),
+        subject=fields.get("Subject", ""),
+        not_after=parse_cert_date(fields["notAfter"]),
+        serial=fields.get("Serial", ""),
+    )

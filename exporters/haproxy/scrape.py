@@ -1,0 +1,98 @@
+"""One scrape of one HAProxy: read fresh data, parse it, build the families."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from exporters.core.config import Target
+from exporters.core.errors import ConfigError
+from exporters.core.metrics import Family
+from exporters.haproxy.families import Options, cert_families, info_families, stat_families
+from exporters.haproxy.parse import (
+    Certificate,
+    parse_cert,
+    parse_cert_list,
+    parse_info,
+    parse_stat,
+    split_answers,
+)
+from exporters.haproxy.source import Address, fetch_csv, parse_address, run_commands
+
+_SAFE_FILE = re.compile(r"^[^;\s\\]+$")
+
+
+def _regex(opts: Mapping[str, Any], key: str) -> re.Pattern[str] | None:
+    raw = opts.get(key)
+    if raw in (None, ""):
+        return None
+    try:
+        return re.compile(str(raw))
+    except re.error as e:
+        raise ConfigError(f"{key}: invalid regex {raw!r}: {e}") from None
+
+
+def options_of(target: Target) -> Options:
+    """The cardinality `Options` of a target (from its exporter options).
+
+    Raises:
+        ConfigError: an invalid regex.
+    """
+    o = target.options
+    return Options(
+        include=_regex(o, "include_proxies"),
+        exclude=_regex(o, "exclude_proxies"),
+        no_maint=bool(o.get("no_maint", False)),
+        proxies_only=bool(o.get("proxies_only", False)),
+    )
+
+
+def check_target(target: Target) -> None:
+    """Validate a target's address and options at start.
+
+    Raises:
+        ConfigError: bad address or option.
+    """
+    parse_address(target.address)
+    options_of(target)
+    known = {"include_proxies", "exclude_proxies", "no_maint", "proxies_only", "ssl_certs"}
+    unknown = sorted(set(target.options) - known)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+
+def _certificates(addr: Address, listing: str, deadline: float) -> list[Certificate]:
+    if not listing.startswith("# filename"):
+        return []  # no SSL support, or not allowed at this socket's level
+    files = [f for f in parse_cert_list(listing) if _SAFE_FILE.match(f)]
+    if not files:
+        return []
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("no time left for show ssl cert")
+    raw = run_commands(addr, [f"show ssl cert {f}" for f in files], left)
+    return [parse_cert(text) for text in split_answers(raw, len(files))]
+
+
+def scrape(target: Target) -> list[Family]:
+    """Read `show info;show stat;show ssl cert` (or the CSV page) and build the families.
+
+    Raises:
+        TargetError: I/O failure. ParseError: truncated or garbled answers. TimeoutError.
+    """
+    deadline = time.monotonic() + target.timeout
+    addr = parse_address(target.address)
+    opts = options_of(target)
+    if addr.kind == "http":
+        return stat_families(parse_stat(fetch_csv(addr, target.timeout).rstrip("\n")), opts)
+    certs_wanted = bool(target.options.get("ssl_certs", True))
+    commands = ["show info", "show stat"] + (["show ssl cert"] if certs_wanted else [])
+    raw = run_commands(addr, commands, target.timeout)
+    answers = split_answers(raw, len(commands))
+    families = info_families(parse_info(answers[0]))
+    families += stat_families(parse_stat(answers[1]), opts)
+    if certs_wanted:
+        families += cert_families(_certificates(addr, answers[2], deadline))
+    return families

@@ -1,0 +1,130 @@
+"""Thin I/O: send commands to HAProxy's stats socket (unix or TCP) or fetch the stats page CSV."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from exporters.core.errors import ConfigError, TargetError
+from exporters.core.logs import mask
+
+_CHUNK = 1 << 18
+_MAX_ANSWER = 256 << 20  # refuse answers above 256 MiB
+
+
+@dataclass(frozen=True)
+class Address:
+    """A parsed target address: kind `unix`, `tcp` or `http`."""
+
+    kind: str
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    url: str = ""
+
+
+def parse_address(address: str) -> Address:
+    """Parse `unix:/path`, `tcp:host:port` or `http(s)://host:port/stats;csv`.
+
+    Raises:
+        ConfigError: any other form.
+    """
+    if address.startswith("unix:"):
+        path = address[5:]
+        if not path:
+            raise ConfigError("address unix: needs a socket path")
+        return Address("unix", path=path)
+    if address.startswith("tcp:"):
+        host, sep, port = address[4:].rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"address {address!r}: use tcp:host:port")
+        return Address("tcp", host=host.strip("[]"), port=int(port))
+    if address.startswith(("http://", "https://")):
+        if not urlsplit(address).hostname:
+            raise ConfigError(f"address {mask(address)!r}: no host")
+        return Address("http", url=address)
+    if address.startswith("/"):
+        return Address("unix", path=address)
+    raise ConfigError(f"address {mask(address)!r}: use unix:/path, tcp:host:port or http(s)://")
+
+
+def _connect(addr: Address, timeout: float) -> socket.socket:
+    if addr.kind == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(addr.path)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    return socket.create_connection((addr.host, addr.port), timeout=timeout)
+
+
+def run_commands(addr: Address, commands: list[str], timeout: float) -> str:
+    """Send `a;b;c` on one connection and read the whole answer until HAProxy closes it.
+
+    Raises:
+        TargetError: connection failure, timeout or an oversized answer.
+    """
+    deadline = time.monotonic() + timeout
+    where = addr.path if addr.kind == "unix" else f"{addr.host}:{addr.port}"
+    try:
+        with _connect(addr, timeout) as sock:
+            sock.sendall((";".join(commands) + "\n").encode())
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                data = sock.recv(_CHUNK)
+                if not data:
+                    break
+                chunks.append(data)
+                size += len(data)
+                if size > _MAX_ANSWER:
+                    raise TargetError(f"{where}: answer larger than {_MAX_ANSWER} bytes")
+    except TimeoutError:
+        raise TimeoutError(f"{where}: no complete answer within {timeout:g}s") from None
+    except OSError as e:
+        raise TargetError(f"{where}: {e.strerror or type(e).__name__}") from None
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def fetch_csv(addr: Address, timeout: float) -> str:
+    """GET the stats page CSV; credentials in the URL become a basic auth header.
+
+    Raises:
+        TargetError: HTTP or connection failure.
+    """
+    parts = urlsplit(addr.url)
+    headers = {"User-Agent": "nines-haproxy-exporter"}
+    netloc = parts.netloc
+    if parts.username is not None:
+        user = unquote(parts.username)
+        password = unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+        netloc = netloc.rpartition("@")[2]
+    url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) checked above
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            body: bytes = resp.read(_MAX_ANSWER + 1)
+    except urllib.error.HTTPError as e:
+        raise TargetError(f"{url}: HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, TimeoutError) or isinstance(e, TimeoutError):
+            raise TimeoutError(f"{url}: no answer within {timeout:g}s") from None
+        raise TargetError(f"{url}: {mask(str(reason))}") from None
+    if len(body) > _MAX_ANSWER:
+        raise TargetError(f"{url}: answer larger than {_MAX_ANSWER} bytes")
+    return body.decode("utf-8", "replace")

@@ -1,0 +1,1 @@
+"""Patroni exporter: node, cluster, failover and replication lag metrics from the REST API."""

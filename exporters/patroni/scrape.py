@@ -1,0 +1,164 @@
+"""Scrape one Patroni target: `/patroni`, `/cluster` and `/history` at once, then parse.
+
+`/patroni` is required (its failure fails the target: `patroni_up 0`). `/cluster`, `/history`
+and the optional `pg_stat_replication` query only add series; when one of them fails the node
+series are still served and `patroni_exporter_source_up{source}` says which part is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from exporters.core.config import Target
+from exporters.core.errors import ExporterError
+from exporters.core.logs import mask
+from exporters.core.metrics import Family
+from exporters.patroni import client as http
+from exporters.patroni.cluster import ClusterView, cluster_families, parse_cluster
+from exporters.patroni.history import history_families, parse_history
+from exporters.patroni.lag import estimate_families, estimate_replay_lag, replication_families
+from exporters.patroni.node import member_name, node_families, parse_node
+from exporters.patroni.pgstat import monitoring_password, read_replication
+
+log = logging.getLogger("exporters.patroni")
+SOURCES = ("/cluster", "/history", "pg_stat_replication")
+
+
+class PatroniScraper:
+    """Reads Patroni targets; keeps one keep-alive HTTP client per target.
+
+    Args:
+        env: environment for `*_env` secrets (a parameter for tests).
+        clock: wall clock, seconds since the epoch (for the lag estimate).
+        max_workers: threads for the side requests of all targets.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        max_workers: int = 64,
+    ) -> None:
+        self._env = os.environ if env is None else env
+        self._clock = clock
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="patroni-get")
+        self._warned: dict[tuple[str, str], str] = {}
+
+    def close(self) -> None:
+        """Close the HTTP clients and the thread pool."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for c in self._clients.values():
+                c.close()
+            self._clients.clear()
+
+    def _client(self, target: Target) -> httpx.Client:
+        with self._lock:
+            c = self._clients.get(target.name)
+            if c is None:
+                https = target.address.lower().startswith("https:")
+                c = http.make_client(target.options, target.timeout, self._env, tls=https)
+                self._clients[target.name] = c
+            return c
+
+    def scrape(self, target: Target) -> list[Family]:
+        """Scrape one target (the framework's `scrape`); raises on failure of `/patroni`."""
+        client = self._client(target)
+        base = target.address.rstrip("/")
+        side: dict[str, Future[object]] = {
+            p: self._pool.submit(http.get_json, client, base, p) for p in ("/cluster", "/history")
+        }
+        node = parse_node(http.get_json(client, base, "/patroni"))
+        cluster_doc, view = self._side(target, side["/cluster"], "/cluster", parse_cluster)
+        _, history = self._side(target, side["/history"], "/history", parse_history)
+        netloc = urlsplit(base).netloc.rsplit("@", 1)[-1]
+        name = (
+            member_name(node, cluster_doc if isinstance(cluster_doc, dict) else None, netloc) or target.name
+        )
+        scope = node.scope
+        out = node_families(node, name)
+        ok = {"/cluster": view is not None, "/history": history is not None}
+        if view is not None:
+            out += cluster_families(view, scope)
+        if history is not None:
+            out += history_families(history, scope)
+        measured = self._measured_lag(target, view, scope, ok)
+        if measured is not None:
+            out += measured
+        elif view is not None:
+            own = next((m for m in view.members if m.name == name), None)
+            est = estimate_replay_lag(node, own, self._clock())
+            if est is not None:
+                out += estimate_families(scope, name, est)
+        out.append(_source_up(ok))
+        return out
+
+    def _side(
+        self, target: Target, fut: Future[object], path: str, parse: Callable[[object], Any]
+    ) -> tuple[object, Any]:
+        try:
+            doc = fut.result(timeout=target.timeout)
+            return doc, parse(doc)
+        except (ExporterError, TimeoutError, OSError) as e:
+            self._warn(target, path, str(e) or type(e).__name__)
+            return None, None
+        except Exception as e:
+            self._warn(target, path, f"{type(e).__name__}: {e}")
+            return None, None
+
+    def _measured_lag(
+        self, target: Target, view: ClusterView | None, scope: str, ok: dict[str, bool]
+    ) -> list[Family] | None:
+        dsn = target.options.get("monitoring_dsn")
+        if not dsn:
+            return None
+        leader = view.leader if view is not None else None
+        if leader is None or not leader.host:
+            ok["pg_stat_replication"] = False
+            return None
+        try:
+            password = monitoring_password(target.options, self._env)
+            rows, primary = read_replication(str(dsn), leader.host, leader.port, password, target.timeout)
+        except ExporterError as e:
+            self._warn(target, "pg_stat_replication", str(e))
+            ok["pg_stat_replication"] = False
+            return None
+        ok["pg_stat_replication"] = primary
+        return replication_families(rows, scope) if primary else None
+
+    def _warn(self, target: Target, source: str, message: str) -> None:
+        message = mask(message)
+        key = (target.name, source)
+        with self._lock:
+            changed = self._warned.get(key) != message
+            self._warned[key] = message
+        log.log(
+            logging.WARNING if changed else logging.DEBUG,
+            "part of a scrape failed",
+            extra={"fields": {"target": target.name, "source": source, "error": message}},
+        )
+
+
+def _source_up(ok: dict[str, bool]) -> Family:
+    fam = Family(
+        "patroni_exporter_source_up",
+        "gauge",
+        "1 if the last scrape read this optional source of the target (/cluster, /history, "
+        "pg_stat_replication when a monitoring DSN is set), else 0.",
+        ("source",),
+    )
+    for s in SOURCES:
+        if s in ok:
+            fam.add((s,), float(ok[s]))
+    return fam

@@ -1,0 +1,112 @@
+"""Every metric name that rules/ and dashboards/ reference is emitted by the running stack.
+
+Names are checked per component: once a component's job is scraped successfully, each name of
+that component must exist; names of a component the stack does not run yet are reported as a
+skip, not a pass. Recorded names (ours and the generated SLO rules) must exist too.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from promql_names import (
+    dashboard_queries,
+    dashboards,
+    metric_names,
+    recorded_names,
+    rules,
+    substitute,
+)
+
+from stack.runner import Stack
+
+pytestmark = pytest.mark.stack
+
+# name prefix -> scrape job that emits it
+OWNERS = {
+    "haproxy_": "haproxy",
+    "pgbouncer_": "pgbouncer",
+    "pgbouncer:": "pgbouncer",
+    "patroni_": "patroni",
+    "etcd_": "etcd",
+    "prometheus_": "prometheus",
+    "alertmanager_": "alertmanager",
+    "sloapi_": "sloapi",
+    # the generated SLO recordings are computed by Prometheus itself
+    "slo:": "prometheus",
+    "sloth_": "prometheus",
+}
+# Either name of a pair is enough: the exporter emits one or the other (see rules/patroni.rules.yml).
+ALTERNATIVES = [{"patroni_replication_replay_lag_seconds", "patroni_replication_replay_lag_estimate_seconds"}]
+
+
+def _referenced() -> dict[str, set[str]]:
+    """Metric name -> where it is used."""
+    used: dict[str, set[str]] = {}
+    for rule in rules():
+        for name in metric_names(rule["expr"]):
+            used.setdefault(name, set()).add(f"rule {rule.get('alert') or rule.get('record')}")
+    for file, board in dashboards().items():
+        for where, expr in dashboard_queries(board):
+            for name in metric_names(substitute(expr)):
+                used.setdefault(name, set()).add(f"{file} {where}")
+    for record in recorded_names():
+        used.setdefault(record, set()).add("recording rule")
+    return used
+
+
+def _owner(name: str) -> str | None:
+    """The job emitting `name`; a recorded name `level:metric:ops` belongs to its metric's job."""
+    parts = [name, *name.split(":")]
+    for prefix, job in OWNERS.items():
+        if any(part.startswith(prefix) for part in parts):
+            return job
+    return None
+
+
+def test_referenced_metric_names_exist_in_the_stack(stack: Stack) -> None:
+    base = f"http://{stack.addr('prometheus')}/api/v1"
+    used = _referenced()
+    assert len(used) > 60
+
+    def up_jobs() -> set[str]:
+        result = httpx.get(f"{base}/query", params={"query": "up == 1"}, timeout=10).json()
+        return {r["metric"]["job"] for r in result["data"]["result"]}
+
+    def missing() -> tuple[set[str], set[str]]:
+        jobs = up_jobs()
+        present = set(httpx.get(f"{base}/label/__name__/values", timeout=10).json()["data"])
+        for pair in ALTERNATIVES:
+            if pair & present:
+                present |= pair
+        absent = set(used) - present
+        not_running = {n for n in absent if (_owner(n) or "") not in jobs and _owner(n)}
+        return absent - not_running, not_running
+
+    # rules and scrapes need a few rounds after the stack starts
+    deadline = time.monotonic() + 180
+    while True:
+        wrong, not_running = missing()
+        if not wrong or time.monotonic() > deadline:
+            break
+        time.sleep(5)
+    assert {n: sorted(used[n]) for n in wrong} == {}
+    if not_running:
+        checked = len(used) - len(not_running)
+        pytest.skip(
+            f"{checked} names found; components not running in the stack, unchecked: {sorted(not_running)}"
+        )
+
+
+def test_every_dashboard_query_evaluates_on_the_stack(stack: Stack) -> None:
+    """With real series, queries can fail where an empty Prometheus accepts them (matching)."""
+    errors = []
+    with httpx.Client(base_url=f"http://{stack.addr('prometheus')}", timeout=20) as client:
+        for file, board in dashboards().items():
+            for where, expr in dashboard_queries(board):
+                body = client.get("/api/v1/query", params={"query": substitute(expr)}).json()
+                if body["status"] != "success":
+                    errors.append(f"{file} {where}: {body.get('error')}")
+    assert errors == []
