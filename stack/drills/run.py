@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stack.components.patroni import NODES, leader_port
+from stack.components.patroni import NODES, cluster_state, leader_port
 from stack.drills.load import Load
 from stack.drills.scenarios import SCENARIOS, Context, Scenario, rest_url
 from stack.drills.watch import Observations, Watcher
@@ -80,6 +80,7 @@ class DrillReport:
                 ", ".join(
                     f"{a['alertname']}/{a['severity']} {s(a['firing_s'])}"
                     f" (at Alertmanager {s(a['alertmanager_s'])})"
+                    + (" [SLO budget]" if a["slo_budget_alert"] else "")
                     for a in firing
                 )
                 or "none"
@@ -154,11 +155,7 @@ def run_drill(
     progress(f"{name}: repairing")
     sc.repair(ctx)
     repaired = time.time()
-    recovered = (
-        stack.pid(ctx.facts.get("victim", "")) is not None
-        if ctx.facts.get("victim") in {c.name for c in stack.components}
-        else True
-    )
+    recovered = _recovered(ctx)
     progress(f"{name}: settling for {settle:.0f}s")
     time.sleep(settle)
     load.stop()
@@ -174,6 +171,22 @@ def run_drill(
     )
     _save(lay.path("drills"), report)
     return report
+
+
+def _recovered(ctx: Context, timeout: float = 90.0) -> bool:
+    """The faulted parts run again; a Patroni node is back in the cluster as a running member."""
+    victims = [v for v in str(ctx.facts.get("victim", "")).split(",") if v]
+    names = {c.name for c in ctx.stack.components}
+    deadline = time.monotonic() + timeout
+    while True:
+        ok = all(ctx.stack.pid(v) is not None for v in victims if v in names)
+        nodes = [v for v in victims if v in NODES]
+        if ok and nodes:
+            members = {m["name"]: m for m in (cluster_state(ctx.stack.layout) or {}).get("members", [])}
+            ok = all(members.get(n, {}).get("state") in ("running", "streaming") for n in nodes)
+        if ok or time.monotonic() > deadline:
+            return ok
+        time.sleep(1)
 
 
 def _wait_for_effects(
@@ -222,6 +235,7 @@ def _report(
             "severity": a.severity,
             "pending_s": rel(a.pending),
             "firing_s": rel(a.firing),
+            "slo_budget_alert": a.slo,
             "alertmanager_s": rel(a.alertmanager),
         }
         for a in sorted(obs.alerts.values(), key=lambda a: (a.firing or 1e18, a.alertname))
@@ -229,15 +243,18 @@ def _report(
     expected = set(sc.alerts)
     false_pages = sorted(
         {
-            f"{a.alertname}"
+            a.alertname
             for a in obs.alerts.values()
             if a.severity == "critical"
             and a.firing
+            and not a.slo
             and a.alertname not in expected
             and (a.alertname, a.severity) not in obs.baseline
         }
     )
-    critical_left = sorted(f"{n}" for n, sev in obs.firing_now - obs.baseline if sev == "critical")
+    critical_left = sorted(
+        n for n, sev in obs.firing_now - obs.baseline if sev == "critical" and n not in obs.slo_alerts
+    )
     report = DrillReport(
         scenario=sc.name,
         description=sc.description,

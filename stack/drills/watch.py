@@ -41,6 +41,7 @@ class AlertSeen:
     pending: float | None = None
     firing: float | None = None
     alertmanager: float | None = None
+    slo: bool = False  # an error-budget burn alert: the SLO doing its job, judged apart
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Observations:
     alerts: dict[tuple[str, str], AlertSeen] = field(default_factory=dict)
     leaders: list[tuple[float, str | None]] = field(default_factory=list)
     firing_now: set[tuple[str, str]] = field(default_factory=set)
+    slo_alerts: set[str] = field(default_factory=set)
     baseline: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -159,6 +161,9 @@ class Watcher:
                     firing.add(key)
                 continue
             seen = self.obs.alerts.setdefault(key, AlertSeen(*key))
+            if "sloth_severity" in a["labels"] or "sloth_id" in a["labels"]:
+                seen.slo = True
+                self.obs.slo_alerts.add(key[0])
             if seen.pending is None:
                 seen.pending = now
             if a["state"] == "firing":
