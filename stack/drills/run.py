@@ -138,6 +138,7 @@ def run_drill(
         exporter_url,
         None,
     )
+    _wait_quiet(watcher, sc, progress)
     load.prepare()
     load.start()
     watcher.start()
@@ -171,6 +172,22 @@ def run_drill(
     )
     _save(lay.path("drills"), report)
     return report
+
+
+def _wait_quiet(
+    watcher: Watcher, sc: Scenario, progress: Callable[[str], None], timeout: float = 660.0
+) -> None:
+    """Wait until none of the alerts the scenario expects is active (an earlier event's would hide it)."""
+    deadline = time.monotonic() + timeout
+    told = False
+    while time.monotonic() < deadline:
+        active = {name for name, _ in watcher.active()} & set(sc.alerts)
+        if not active:
+            return
+        if not told:
+            progress(f"{sc.name}: waiting for {', '.join(sorted(active))} from an earlier event to clear")
+            told = True
+        time.sleep(5)
 
 
 def _recovered(ctx: Context, timeout: float = 90.0) -> bool:

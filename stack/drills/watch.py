@@ -90,7 +90,7 @@ class Watcher:
         self._client = httpx.Client(timeout=3)
 
     def start(self) -> None:
-        self.obs.baseline = self._firing()
+        self.obs.baseline = self.active()
         self._thread.start()
 
     def arm(self, t0: float) -> None:
@@ -137,7 +137,8 @@ class Watcher:
         except (httpx.HTTPError, ValueError) as exc:
             self.obs.detect_error = f"{type(exc).__name__}: {exc}"
 
-    def _firing(self) -> set[tuple[str, str]]:
+    def active(self, states: tuple[str, ...] = ("pending", "firing")) -> set[tuple[str, str]]:
+        """(alertname, severity) of the alerts Prometheus has in `states` now."""
         try:
             alerts = self._get(f"{self.prometheus}/api/v1/alerts")["data"]["alerts"]
         except (httpx.HTTPError, ValueError, KeyError):
@@ -145,7 +146,7 @@ class Watcher:
         return {
             (a["labels"]["alertname"], a["labels"].get("severity", ""))
             for a in alerts
-            if a["state"] == "firing"
+            if a["state"] in states
         }
 
     def _poll_alerts(self, now: float) -> None:

@@ -1,4 +1,9 @@
-"""Failover drills end to end: the quick scenarios on the test stack, the rest with `make drills`."""
+"""Failover drills end to end: the quick scenarios on the test stack, the rest with `make drills`.
+
+This folder sorts before the exporters' destructive tests on purpose: a drill expects its alert to
+start firing, which it cannot while an earlier failover's alert still fires (the drill then waits
+for it to clear first, up to 11 minutes).
+"""
 
 from __future__ import annotations
 

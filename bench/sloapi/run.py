@@ -1,0 +1,366 @@
+"""Benchmark of the SLO service against slo-generator on the same Prometheus.
+
+1. `GET /api/v1/slos` for N SLOs (default 1,000) whose recording rules run in Prometheus
+   (the raw counters come from a small live exporter in this process).
+2. `GET /api/v1/slos/{id}/status?window=30d` for one SLO over raw data only (30 days of
+   30-second samples backfilled with promtool), computed at 1-minute resolution.
+3. slo-generator 2.6.0 (bench/.venv-slogen) computing the same SLOs from the same Prometheus.
+
+Usage: .venv/bin/python bench/sloapi/run.py [--slos 1000] [--repeat 7]
+Prints a markdown table. Work files go to bench/.work/sloapi/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORK = REPO / "bench" / ".work" / "sloapi"
+SLOGEN = REPO / "bench" / ".venv-slogen" / "bin" / "python"
+DAY = 86400
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def slo_ids(n: int) -> list[tuple[str, str]]:
+    """(service, name) of the N benchmark SLOs: 10 services x N/10."""
+    return [(f"svc{i % 10}", f"slo{i:04d}") for i in range(n)]
+
+
+def write_specs(n: int) -> tuple[Path, Path]:
+    """Sloth specs of the N listed SLOs and of the raw one, in two folders."""
+    listed, raw = WORK / "slos", WORK / "slos-raw"
+    for folder in (listed, raw):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    by_service: dict[str, list[dict]] = {}
+    for service, name in slo_ids(n):
+        sel = f'slo="{service}-{name}"'
+        by_service.setdefault(service, []).append(
+            {
+                "name": name,
+                "objective": 99.9,
+                "sli": {
+                    "events": {
+                        "error_query": f'sum(rate(bench_requests_total{{{sel},code="5xx"}}'
+                        "[{{.window}}]))",
+                        "total_query": f"sum(rate(bench_requests_total{{{sel}}}[{{{{.window}}}}]))",
+                    }
+                },
+                "alerting": {"name": "BenchBurn"},
+            }
+        )
+    for service, slos in by_service.items():
+        doc = {"version": "prometheus/v1", "service": service, "slos": slos}
+        (listed / f"{service}.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    raw_doc = {
+        "version": "prometheus/v1",
+        "service": "raw",
+        "slos": [
+            {
+                "name": "availability",
+                "objective": 99.9,
+                "sli": {
+                    "events": {
+                        "error_query": 'sum(rate(bench_raw_requests_total{code="5xx"}[{{.window}}]))',
+                        "total_query": "sum(rate(bench_raw_requests_total[{{.window}}]))",
+                    }
+                },
+            }
+        ],
+    }
+    (raw / "raw.yml").write_text(yaml.safe_dump(raw_doc, sort_keys=False))
+    return listed, raw
+
+
+def write_raw_history(end: int, data: Path) -> None:
+    """31 days of 30-second samples of `bench_raw_requests_total` as TSDB blocks."""
+    om = WORK / "raw.om"
+    start = end - 31 * DAY
+    with om.open("w") as out:
+        out.write("# TYPE bench_raw_requests counter\n")
+        for code, per_step in (("2xx", 300.0), ("5xx", 0.3)):
+            value = 0.0
+            for ts in range(start, end + 1, 30):
+                out.write(f'bench_raw_requests_total{{code="{code}"}} {value} {ts}\n')
+                value += per_step * (3 if (ts // 3600) % 24 == 3 and code == "5xx" else 1)
+        out.write("# EOF\n")
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=168h",
+         str(om), str(data)],
+        check=True, capture_output=True, timeout=900,
+    )  # fmt: skip
+    om.unlink()
+
+
+class LiveCounters(BaseHTTPRequestHandler):
+    """Serves `bench_requests_total{slo,code}` for every SLO, growing with time."""
+
+    ids: list[str] = []
+    started = time.time()
+
+    def do_GET(self) -> None:
+        elapsed = time.time() - self.started
+        lines = ["# TYPE bench_requests_total counter"]
+        for i, slo in enumerate(self.ids):
+            ok = 10.0 * elapsed
+            bad = (0.001 + (i % 7) * 0.002) * 10.0 * elapsed
+            lines.append(f'bench_requests_total{{slo="{slo}",code="2xx"}} {ok:.3f}')
+            lines.append(f'bench_requests_total{{slo="{slo}",code="5xx"}} {bad:.3f}')
+        body = ("\n".join(lines) + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        """Quiet."""
+
+
+def write_prometheus_config(rules: Path | None, exporter_port: int) -> Path:
+    """Scrape the live counters every 10 s; evaluate `rules` when given."""
+    config = WORK / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "10s", "evaluation_interval": "30s"},
+                "rule_files": [str(rules)] if rules else [],
+                "scrape_configs": [
+                    {
+                        "job_name": "bench",
+                        "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}],
+                    }
+                ],
+            }
+        )
+    )
+    return config
+
+
+def start_prometheus(data: Path, rules: Path | None, exporter_port: int) -> tuple[subprocess.Popen, str]:
+    """Prometheus on the backfilled data, scraping the live counters (see the config above)."""
+    config = write_prometheus_config(rules, exporter_port)
+    port = free_port()
+    proc = subprocess.Popen(
+        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+         "--storage.tsdb.retention.time=3650d", f"--web.listen-address=127.0.0.1:{port}",
+         "--web.enable-lifecycle"],
+        stdin=subprocess.DEVNULL, stdout=(WORK / "prometheus.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_for(what: str, check, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
+    """Poll `check()` until true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass
+        time.sleep(1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def count(url: str, query: str) -> int:
+    """Value of `count(query)` now (0 when empty)."""
+    result = httpx.get(f"{url}/api/v1/query", params={"query": f"count({query})"}, timeout=30)
+    data = result.json()["data"]["result"]
+    return int(float(data[0]["value"][1])) if data else 0
+
+
+def start_sloapi(slos: Path, prom: str, name: str) -> tuple[subprocess.Popen, str]:
+    """`sloapi serve` on a free port."""
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SLOAPI_DATABASE_URL": f"sqlite:///{WORK / (name + '.db')}",
+        "SLOAPI_LOG_LEVEL": "warning",
+    }
+    proc = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "sloapi"), "serve", "--slos", str(slos),
+         "--prometheus-url", prom, "--port", str(port)],
+        env=env, stdin=subprocess.DEVNULL, stdout=(WORK / f"{name}.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_for(f"{name} ready", lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200, 60)
+    return proc, url
+
+
+def timed_get(url: str, params: dict, repeat: int) -> tuple[list[float], dict]:
+    """Wall times of `repeat` GETs (after one warm-up) and the last body."""
+    times, body = [], {}
+    with httpx.Client(timeout=120) as client:
+        client.get(url, params=params).raise_for_status()
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.get(url, params=params)
+            times.append(time.perf_counter() - started)
+            response.raise_for_status()
+            body = response.json()
+    return times, body
+
+
+def write_slogen(n: int, prom: str) -> tuple[Path, Path, Path]:
+    """slo-generator configs for the same SLOs (all of them, and the raw one)."""
+    base = WORK / "slogen"
+    shutil.rmtree(base, ignore_errors=True)
+    listed, raw = base / "slos", base / "raw"
+    listed.mkdir(parents=True)
+    raw.mkdir()
+    shared = base / "config.yaml"
+    shared.write_text(
+        yaml.safe_dump(
+            {
+                "backends": {"prometheus": {"url": prom}},
+                "exporters": {},
+                "error_budget_policies": {
+                    "default": {
+                        "steps": [
+                            {"name": "30 days", "burn_rate_threshold": 1, "alert": False,
+                             "message_alert": "burning", "message_ok": "ok",
+                             "window": 30 * DAY},
+                        ]
+                    }
+                },
+            }
+        )
+    )  # fmt: skip
+
+    def slo(name: str, good: str, valid: str) -> dict:
+        return {
+            "apiVersion": "sre.google.com/v2",
+            "kind": "ServiceLevelObjective",
+            "metadata": {"name": name, "labels": {"service_name": "bench", "slo_name": name}},
+            "spec": {
+                "description": name,
+                "backend": "prometheus",
+                "method": "good_bad_ratio",
+                "exporters": [],
+                "service_level_indicator": {"filter_good": good, "filter_valid": valid},
+                "goal": 0.999,
+            },
+        }
+
+    for service, name in slo_ids(n):
+        sid = f"{service}-{name}"
+        doc = slo(sid, f'bench_requests_total{{slo="{sid}",code="2xx"}}',
+                  f'bench_requests_total{{slo="{sid}"}}')  # fmt: skip
+        (listed / f"{sid}.yaml").write_text(yaml.safe_dump(doc))
+    doc = slo("raw-availability", 'bench_raw_requests_total{code="2xx"}', "bench_raw_requests_total")
+    (raw / "raw.yaml").write_text(yaml.safe_dump(doc))
+    return listed, raw, shared
+
+
+def run_slogen(folder: Path, shared: Path, repeat: int) -> list[float]:
+    """Wall times of slo-generator computing every config of `folder`."""
+    out = subprocess.run(
+        [str(SLOGEN), str(Path(__file__).with_name("slogen_driver.py")), str(folder),
+         str(shared), str(repeat)],
+        check=True, capture_output=True, text=True, timeout=3600,
+    )  # fmt: skip
+    return list(json.loads(out.stdout.strip().splitlines()[-1])["runs"])
+
+
+def main() -> None:
+    """Run the benchmark and print the markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--slos", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--slogen-repeat", type=int, default=1)
+    parser.add_argument(
+        "--rules-interval", type=int, default=60, help="evaluation interval of the SLO rules (s)"
+    )
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    listed, raw = write_specs(args.slos)
+    rules = WORK / "slo.rules.yml"
+    subprocess.run(
+        [str(REPO / ".venv" / "bin" / "sloapi"), "rules", str(listed), "--out", str(rules)],
+        check=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "SLOAPI_RULES_INTERVAL_SECONDS": str(args.rules_interval)},
+    )  # fmt: skip
+    data = WORK / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir()
+    end = int(time.time()) // 60 * 60
+    write_raw_history(end, data)
+    LiveCounters.ids = [f"{s}-{n}" for s, n in slo_ids(args.slos)]
+    exporter = ThreadingHTTPServer(("127.0.0.1", 0), LiveCounters)
+    threading.Thread(target=exporter.serve_forever, daemon=True).start()
+    prom, prom_url = start_prometheus(data, None, exporter.server_address[1])
+    procs = [prom]
+    try:
+        wait_for("prometheus", lambda: httpx.get(f"{prom_url}/-/ready").status_code == 200)
+        # 1. one SLO over raw data, while Prometheus holds no recording rules
+        raw_api, raw_url = start_sloapi(raw, prom_url, "sloapi-raw")
+        procs.append(raw_api)
+        raw_times, status = timed_get(
+            f"{raw_url}/api/v1/slos/raw-availability/status",
+            {"window": "30d", "at": str(end)},
+            args.repeat,
+        )
+        sg_listed, sg_raw, shared = write_slogen(args.slos, prom_url)
+        sg_one = run_slogen(sg_raw, shared, args.repeat)
+        # 2. all SLOs, with their recording rules loaded and evaluated
+        write_prometheus_config(rules, exporter.server_address[1])
+        httpx.post(f"{prom_url}/-/reload", timeout=120).raise_for_status()
+        print(f"waiting for {args.slos} SLOs' recording rules...", file=sys.stderr)
+        for metric in ("slo:time_period:days", "slo:sli_error:ratio_rate5m",
+                       "slo:sli_error:ratio_rate30d", "slo:data_coverage:ratio"):  # fmt: skip
+            wait_for(metric, lambda m=metric: count(prom_url, m) >= args.slos)
+        api, api_url = start_sloapi(listed, prom_url, "sloapi-list")
+        procs.append(api)
+        list_times, listing = timed_get(f"{api_url}/api/v1/slos", {}, args.repeat)
+        sources = {s["source"] for s in listing["slos"]}
+        print("running slo-generator...", file=sys.stderr)
+        sg_list = run_slogen(sg_listed, shared, args.slogen_repeat)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+        exporter.shutdown()
+    med = statistics.median
+    print()
+    print(f"| task ({args.slos} SLOs, Prometheus 2.42, this machine) | sloapi | slo-generator 2.6.0 |")
+    print("|---|---|---|")
+    print(
+        f"| all SLOs' status (sloapi `GET /api/v1/slos`, from recording rules: {', '.join(sorted(sources))}; "
+        f"slo-generator computes each from raw counters) | {med(list_times):.3f} s median of "
+        f"{len(list_times)} | {med(sg_list):.2f} s ({len(sg_list)} run) |"
+    )
+    print(
+        f"| one SLO, 30-day window over raw data, no recording rules loaded (sloapi at 1-minute "
+        f"resolution, "
+        f"{status['data']['coverage_ratio']:.4f} coverage) | {med(raw_times):.3f} s median of "
+        f"{len(raw_times)} | {med(sg_one):.3f} s median of {len(sg_one)} |"
+    )
+    print()
+    print(f"sloapi raw status SLI {status['sli']:.6f}; listing returned {listing['count']} SLOs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""nines SLO service: SLO specs in, error budgets, burn rates, rules and reports out."""

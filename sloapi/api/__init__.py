@@ -1,0 +1,1 @@
+"""HTTP layer of the SLO service (FastAPI routers, dependencies, error handlers)."""

@@ -1,0 +1,106 @@
+"""`/metrics`: SLO figures per SLO plus the service's own request metrics.
+
+Figures are recomputed at most every `SLOAPI_METRICS_CACHE_SECONDS` (default 30).
+
+Metrics (gauges, labels `slo_id`, `service`, `slo`, `window`):
+`sloapi_slo_objective_ratio`, `sloapi_slo_sli_ratio`, `sloapi_slo_error_budget_remaining_ratio`,
+`sloapi_slo_error_budget_remaining_seconds`, `sloapi_slo_burn_rate` (+ `burn_window`),
+`sloapi_slo_time_to_exhaustion_seconds`, `sloapi_slo_data_coverage_ratio`; and
+`sloapi_prometheus_up` (1 when the figures could be computed), `sloapi_slos` (SLOs loaded).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
+
+from sloapi.api.deps import CtxDep
+from sloapi.errors import SloapiError
+
+router = APIRouter(tags=["metrics"])
+log = logging.getLogger("sloapi")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LABELS = ["slo_id", "service", "slo", "window"]
+
+
+def _gauge(name: str, help_text: str, extra: Iterable[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, help_text, labels=[*LABELS, *extra])
+
+
+class SLOFiguresCollector(Collector):
+    """Yields the figures of already computed statuses; never raises."""
+
+    def __init__(self, statuses: list[dict[str, Any]], up: bool, loaded: int) -> None:
+        self.statuses = statuses
+        self.up = up
+        self.loaded = loaded
+
+    def collect(self) -> Iterator[Metric]:
+        """The SLO families."""
+        fams = {
+            "objective": _gauge("sloapi_slo_objective_ratio", "Objective of the SLO as a ratio."),
+            "sli": _gauge("sloapi_slo_sli_ratio", "SLI achieved over the window."),
+            "remaining": _gauge("sloapi_slo_error_budget_remaining_ratio", "Share of the error budget left."),
+            "remaining_s": _gauge(
+                "sloapi_slo_error_budget_remaining_seconds",
+                "Error budget left, in seconds of full outage.",
+            ),
+            "burn": _gauge("sloapi_slo_burn_rate", "Burn rate over burn_window.", ["burn_window"]),
+            "tte": _gauge(
+                "sloapi_slo_time_to_exhaustion_seconds",
+                "Seconds until the budget is gone at the 1h burn rate.",
+            ),
+            "coverage": _gauge("sloapi_slo_data_coverage_ratio", "Share of the window with samples."),
+        }
+        for st in self.statuses:
+            labels = [st["id"], st["service"], st["name"], st["window"]]
+            budget = st["error_budget"]
+            pairs = [
+                ("objective", st["objective"]),
+                ("sli", st["sli"]),
+                ("remaining", budget["remaining_ratio"]),
+                ("remaining_s", budget["remaining_seconds"]),
+                ("tte", st["time_to_exhaustion_seconds"]),
+                ("coverage", st["data"]["coverage_ratio"]),
+            ]
+            for key, value in pairs:
+                if value is not None:
+                    fams[key].add_metric(labels, float(value))
+            for window, rate in st["burn_rates"].items():
+                if rate is not None:
+                    fams["burn"].add_metric([*labels, window], float(rate))
+        yield from fams.values()
+        up = GaugeMetricFamily(
+            "sloapi_prometheus_up", "1 when the SLO figures could be computed from Prometheus."
+        )
+        up.add_metric([], 1.0 if self.up else 0.0)
+        yield up
+        loaded = GaugeMetricFamily("sloapi_slos", "SLOs loaded from the spec directory.")
+        loaded.add_metric([], float(self.loaded))
+        yield loaded
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(ctx: CtxDep) -> Response:
+    """Prometheus text exposition. Status: 200 (figures absent and `sloapi_prometheus_up 0` when
+    Prometheus is unreachable)."""
+    try:
+        statuses = await run_in_threadpool(ctx.recent_statuses, ctx.settings.metrics_cache_seconds)
+        up = True
+    except SloapiError as exc:
+        log.warning("metrics: %s", exc)
+        statuses, up = [], False
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SLOFiguresCollector(statuses, up, len(ctx.specs)))
+    body = generate_latest(registry)
+    telemetry = ctx.extras.get("request_metrics")
+    if telemetry is not None:
+        body += generate_latest(telemetry.registry)
+    return Response(content=body, media_type=CONTENT_TYPE)

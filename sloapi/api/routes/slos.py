@@ -1,0 +1,137 @@
+"""`/api/v1/slos`: SLOs with their status, budget burn-down and stored snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from sloapi.api.deps import AtDep, CtxDep, SessionDep, WindowDep, require_token
+from sloapi.engine.durations import parse_duration
+from sloapi.engine.status import check_step, compute_budget_series, window_span
+from sloapi.specs import EventsSLI, SLOSpec
+from sloapi.storage.models import StatusSnapshot
+
+router = APIRouter(prefix="/api/v1/slos", tags=["slos"])
+
+
+def spec_json(spec: SLOSpec) -> dict[str, Any]:
+    """The spec as JSON."""
+    sli: dict[str, Any] = (
+        {"events": {k: v for k, v in asdict(spec.sli).items() if v is not None}}
+        if isinstance(spec.sli, EventsSLI)
+        else {"raw": asdict(spec.sli)}
+    )
+    return {
+        "id": spec.id,
+        "service": spec.service,
+        "name": spec.name,
+        "description": spec.description,
+        "objective": spec.objective.ratio,
+        "objective_percent": str(spec.objective.percent),
+        "window": spec.window.name,
+        "labels": spec.labels,
+        "sli": sli,
+        "recipients": list(spec.recipients),
+        "source": spec.source,
+    }
+
+
+@router.get("", response_class=JSONResponse)
+async def list_slos(ctx: CtxDep, at: AtDep, window: WindowDep = None) -> JSONResponse:
+    """Every SLO with its current status (from recording rules when present).
+
+    Statuses: 200; 422 bad window or time; 503 Prometheus unreachable.
+    """
+    statuses = await run_in_threadpool(ctx.statuses, window, at)
+    # plain JSON values already (NaN-free): skip the generic encoder, it dominates at 1,000 SLOs
+    return JSONResponse({"at": at.isoformat(), "count": len(statuses), "slos": statuses})
+
+
+@router.get("/{slo_id}")
+async def get_slo(slo_id: str, ctx: CtxDep, at: AtDep, window: WindowDep = None) -> dict[str, Any]:
+    """The spec and status of one SLO. Statuses: 200, 404, 422, 503."""
+    spec = ctx.spec(slo_id)
+    status_json = await run_in_threadpool(ctx.status, slo_id, window, at)
+    return {"spec": spec_json(spec), "status": status_json}
+
+
+@router.get("/{slo_id}/status")
+async def get_status(slo_id: str, ctx: CtxDep, at: AtDep, window: WindowDep = None) -> dict[str, Any]:
+    """Status of one SLO over `window` (default: the spec's) at `at` (default: now).
+
+    Statuses: 200; 404 unknown id; 422 bad window or time; 503 Prometheus unreachable.
+    """
+    ctx.spec(slo_id)
+    return await run_in_threadpool(ctx.status, slo_id, window, at)
+
+
+@router.get("/{slo_id}/budget")
+async def get_budget(
+    slo_id: str,
+    ctx: CtxDep,
+    at: AtDep,
+    window: WindowDep = None,
+    step: Annotated[str, Query(description="step of the series, e.g. 1h")] = "1h",
+) -> dict[str, Any]:
+    """Burn-down series: remaining budget after each step and the ideal line.
+
+    Statuses: 200, 404, 422 (bad window, step or time), 503.
+    """
+    spec = ctx.spec(slo_id)
+    win = ctx.window_for(spec, window)
+    step_seconds = parse_duration(step)
+    _start, window_seconds, _span = window_span(win, at)
+    check_step(window_seconds, step_seconds)
+    return await run_in_threadpool(compute_budget_series, ctx.prom.batch(), spec, win, at, step_seconds)
+
+
+@router.post(
+    "/{slo_id}/snapshots",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_token)],
+)
+async def create_snapshot(
+    slo_id: str, ctx: CtxDep, session: SessionDep, at: AtDep, window: WindowDep = None
+) -> dict[str, Any]:
+    """Compute the status at `at` and keep it (the same SLO, window and time is kept once).
+
+    Statuses: 201 stored (or already there); 401/403 token; 404; 422; 503.
+    """
+    payload = await run_in_threadpool(ctx.status, slo_id, window, at)
+    existing = session.scalars(
+        select(StatusSnapshot).where(
+            StatusSnapshot.slo_id == slo_id,
+            StatusSnapshot.window == payload["window"],
+            StatusSnapshot.at == at,
+        )
+    ).first()
+    if existing is None:
+        existing = StatusSnapshot(
+            slo_id=slo_id, window=payload["window"], at=at, computed_at=ctx.clock(), payload=payload
+        )
+        session.add(existing)
+        session.commit()
+    return {"id": existing.id, "slo_id": slo_id, "at": at.isoformat(), "status": existing.payload}
+
+
+@router.get("/{slo_id}/snapshots")
+def list_snapshots(slo_id: str, ctx: CtxDep, session: SessionDep) -> dict[str, Any]:
+    """Stored snapshots of one SLO, newest first. Statuses: 200, 404."""
+    ctx.spec(slo_id)
+    rows = session.scalars(
+        select(StatusSnapshot)
+        .where(StatusSnapshot.slo_id == slo_id)
+        .order_by(StatusSnapshot.at.desc())
+        .limit(1000)
+    ).all()
+    return {
+        "slo_id": slo_id,
+        "snapshots": [
+            {"id": r.id, "window": r.window, "at": r.at.isoformat(), "status": r.payload} for r in rows
+        ],
+    }

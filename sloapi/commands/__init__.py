@@ -1,0 +1,1 @@
+"""The `sloapi` subcommands (`check`, `rules`, `serve`)."""

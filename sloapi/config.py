@@ -1,0 +1,122 @@
+"""Typed settings of the SLO service, read from `SLOAPI_*` environment variables.
+
+One `Settings` class for the whole service (API, engine, storage and the monthly reports).
+`get_settings()` caches one instance; tests build their own `Settings(...)` and pass it in
+(or use `app.dependency_overrides[get_settings]`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _read_secret_file(path: Path | None, setting: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{setting}: cannot read {path}: {exc.strerror}") from None
+    return value or None
+
+
+class Settings(BaseSettings):
+    """All settings; each field is also the environment variable `SLOAPI_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="SLOAPI_", extra="ignore")
+
+    # Service
+    slos_dir: Path = Path("slos")
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    api_token: SecretStr | None = None
+    api_token_file: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # Prometheus
+    prometheus_url: str = "http://127.0.0.1:9090"
+    prometheus_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    prometheus_max_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    max_points_per_query: Annotated[int, Field(ge=10, le=11_000)] = 11_000
+
+    # Engine
+    default_window: str = "30d"
+    raw_step_seconds: Annotated[int, Field(ge=1)] = 60
+    missing_data: Literal["ignore", "bad"] = "ignore"
+    recording_rules: Literal["auto", "always", "never"] = "auto"
+    rules_interval_seconds: Annotated[int, Field(ge=1)] = 30
+    metrics_cache_seconds: Annotated[float, Field(ge=0)] = 30.0
+
+    # Storage
+    database_url: str = "sqlite:///sloapi.db"
+
+    # Reports and mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_password_file: Path | None = None
+    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    mail_from: str = "nines@localhost"
+    report_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    report_timezone: str = "UTC"
+    report_grace_seconds: Annotated[int, Field(ge=0)] = 3600
+    report_cron: str = "0 6 1 * *"
+    report_incident_burn_rate: Annotated[float, Field(gt=0)] = 10.0
+    report_incident_merge_gap_seconds: Annotated[int, Field(ge=0)] = 300
+
+    @field_validator("report_recipients", mode="before")
+    @classmethod
+    def _split_recipients(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("default_window")
+    @classmethod
+    def _check_window(cls, value: str) -> str:
+        from sloapi.engine.durations import parse_duration
+
+        parse_duration(value)
+        return value
+
+    def token(self) -> str | None:
+        """The API token for mutating endpoints (from `api_token` or `api_token_file`), or None."""
+        if self.api_token is not None and self.api_token.get_secret_value():
+            return self.api_token.get_secret_value()
+        return _read_secret_file(self.api_token_file, "SLOAPI_API_TOKEN_FILE")
+
+    def smtp_secret(self) -> str | None:
+        """The SMTP password (from `smtp_password` or `smtp_password_file`), or None."""
+        if self.smtp_password is not None and self.smtp_password.get_secret_value():
+            return self.smtp_password.get_secret_value()
+        return _read_secret_file(self.smtp_password_file, "SLOAPI_SMTP_PASSWORD_FILE")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

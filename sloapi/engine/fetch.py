@@ -1,0 +1,127 @@
+"""Per-step series of one SLO from Prometheus (every query pinned to the grid's times)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from sloapi.engine.durations import format_duration
+from sloapi.engine.figures import MissingPolicy, WindowFigures, event_figures, ratio_figures
+from sloapi.engine.objective import Objective
+from sloapi.engine.prom import PromClient, QueryBatch, RangeSeries
+from sloapi.specs.model import SLOSpec
+
+
+@dataclass(frozen=True)
+class StepSeries:
+    """Per-step data of one SLO on the grid `index` (step end times, UTC).
+
+    Attributes:
+        kind: `events` (errors and total are counts per step) or `ratio` (error_ratio per step).
+        step_seconds: the step.
+        index: the expected step ends.
+        errors: bad events per step (events), else None.
+        total: all events per step (events), else None.
+        error_ratio: error ratio per step (ratio), else None.
+    """
+
+    kind: Literal["events", "ratio"]
+    step_seconds: int
+    index: pd.DatetimeIndex
+    errors: pd.Series | None = None
+    total: pd.Series | None = None
+    error_ratio: pd.Series | None = None
+
+    def figures(
+        self,
+        objective: Objective,
+        *,
+        window_seconds: float,
+        span_seconds: float | None = None,
+        missing: MissingPolicy = "ignore",
+    ) -> WindowFigures:
+        """The window's figures from these steps (`event_figures` or `ratio_figures`)."""
+        if self.kind == "ratio":
+            assert self.error_ratio is not None
+            return ratio_figures(
+                self.error_ratio,
+                objective,
+                step_seconds=self.step_seconds,
+                window_seconds=window_seconds,
+                span_seconds=span_seconds,
+                missing=missing,
+            )
+        assert self.errors is not None and self.total is not None
+        return event_figures(
+            self.errors,
+            self.total,
+            objective,
+            step_seconds=self.step_seconds,
+            window_seconds=window_seconds,
+            span_seconds=span_seconds,
+            missing=missing,
+        )
+
+
+def step_grid(start: datetime, end: datetime, step_seconds: int) -> pd.DatetimeIndex:
+    """Step ends `end, end - step, ...` strictly after `start`, in time order."""
+    count = int((end - start).total_seconds() // step_seconds)
+    last = end.timestamp()
+    stamps = last - step_seconds * np.arange(count - 1, -1, -1, dtype=float)
+    return pd.DatetimeIndex(pd.to_datetime(stamps, unit="s", utc=True))
+
+
+def _to_series(result: list[RangeSeries], index: pd.DatetimeIndex, how: str) -> pd.Series:
+    """Combine the series of a range result on `index` (sum or mean; NaN where none has data)."""
+    if not result:
+        return pd.Series(np.nan, index=index, dtype=float)
+    columns = []
+    for series in result:
+        if not len(series.times):
+            continue
+        idx = pd.to_datetime(series.times, unit="s", utc=True)
+        col = pd.Series(series.values, index=idx)
+        col = col[~col.index.duplicated(keep="last")]
+        columns.append(col.reindex(index))
+    if not columns:
+        return pd.Series(np.nan, index=index, dtype=float)
+    frame = pd.concat(columns, axis=1).replace([np.inf, -np.inf], np.nan)
+    combined = frame.sum(axis=1, min_count=1) if how == "sum" else frame.mean(axis=1)
+    return combined.astype(float)
+
+
+def fetch_steps(
+    prom: PromClient | QueryBatch,
+    spec: SLOSpec,
+    start: datetime,
+    end: datetime,
+    step_seconds: int,
+) -> StepSeries:
+    """Fetch the per-step series of `spec` on the grid `(start, end]` at `step_seconds`.
+
+    Event SLIs: `rate` over one step, evaluated at each step end, times the step = events per
+    step (so adjacent steps add up to the `increase` over the window). Raw SLIs: the error ratio
+    over one step at each step end. Missing steps are NaN.
+    """
+    index = step_grid(start, end, step_seconds)
+    batch = prom.batch() if isinstance(prom, PromClient) else prom
+    queries = spec.queries(format_duration(step_seconds))
+    if len(index) == 0:
+        empty = pd.Series(np.nan, index=index, dtype=float)
+        if "ratio" in queries:
+            return StepSeries("ratio", step_seconds, index, error_ratio=empty)
+        return StepSeries("events", step_seconds, index, errors=empty, total=empty)
+    first, last = index[0].to_pydatetime(), index[-1].to_pydatetime()
+    if "ratio" in queries:
+        pending = batch.range(queries["ratio"], first, last, step_seconds)
+        ratio = _to_series(pending.result(), index, "mean")
+        return StepSeries("ratio", step_seconds, index, error_ratio=ratio)
+    pending_err = batch.range(queries["error"], first, last, step_seconds)
+    pending_tot = batch.range(queries["total"], first, last, step_seconds)
+    total = _to_series(pending_tot.result(), index, "sum") * step_seconds
+    errors = _to_series(pending_err.result(), index, "sum") * step_seconds
+    return StepSeries("events", step_seconds, index, errors=errors, total=total)

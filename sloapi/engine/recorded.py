@@ -1,0 +1,75 @@
+"""Statuses read from the generated recording rules (`slo:*` series), for many SLOs at once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sloapi.engine.burn import BURN_WINDOWS
+from sloapi.engine.durations import format_duration
+from sloapi.engine.figures import safe_float
+from sloapi.engine.prom import QueryBatch, Sample
+from sloapi.engine.status import data_json, status_json
+from sloapi.specs.model import SLOSpec, Window
+
+ID_LABEL = "sloth_id"
+
+
+def _by_id(samples: Iterable[Sample]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for sample in samples:
+        slo_id = sample.labels.get(ID_LABEL)
+        if slo_id is not None and math.isfinite(sample.value):
+            values[slo_id] = sample.value
+    return values
+
+
+def recorded_statuses(
+    batch: QueryBatch, specs: list[SLOSpec], at: datetime, *, require_rules: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Statuses of `specs` (rolling windows) from recorded series, for many SLOs at once.
+
+    A handful of instant queries, all submitted together, serve every SLO: the rules' period,
+    one per burn window, the period ratio per distinct period, and coverage. With
+    `require_rules`, an SLO whose rules are absent or cover another period is left out.
+    """
+    periods_future = batch.instant("slo:time_period:days", at)
+    burn = {name: batch.instant(f"slo:sli_error:ratio_rate{name}", at) for name in BURN_WINDOWS}
+    periods = {format_duration(spec.window.seconds) for spec in specs}
+    period_ratio = {p: batch.instant(f"slo:sli_error:ratio_rate{p}", at) for p in periods}
+    coverage_future = batch.instant("slo:data_coverage:ratio", at)
+    recorded_days = _by_id(periods_future.result())
+    burn_values = {name: _by_id(f.result()) for name, f in burn.items()}
+    period_values = {p: _by_id(f.result()) for p, f in period_ratio.items()}
+    coverage = _by_id(coverage_future.result())
+    out: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        days = recorded_days.get(spec.id)
+        if require_rules and (days is None or round(days * 86400) != spec.window.seconds):
+            continue
+        budget = spec.objective.budget
+        period = format_duration(spec.window.seconds)
+        ratio = period_values[period].get(spec.id)
+        rates = {
+            name: safe_float(values[spec.id] / budget) if spec.id in values else None
+            for name, values in burn_values.items()
+        }
+        cov = coverage.get(spec.id)
+        if ratio is None and cov:
+            ratio = 0.0  # traffic-weighted rule: present but no traffic -> budget untouched
+        ratio = None if ratio is None else min(max(ratio, 0.0), 1.0)
+        status = status_json(
+            spec,
+            Window("rolling", spec.window.seconds),
+            at,
+            sli=None if ratio is None else 1.0 - ratio,
+            consumed_ratio=0.0 if ratio is None else ratio / budget,
+            burn_rates=rates,
+            window_seconds=spec.window.seconds,
+        )
+        status["data"] = data_json(None, min(cov, 1.0) if cov is not None else None)
+        status["source"] = "rules"
+        out[spec.id] = status
+    return out

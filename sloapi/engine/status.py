@@ -1,0 +1,251 @@
+"""One SLO's status over one window at one pinned time: fetching + maths assembled."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sloapi.engine.burn import (
+    BURN_WINDOWS,
+    burn_down,
+    burn_rate,
+    event_error_ratio,
+    projected_sli,
+    time_to_exhaustion,
+)
+from sloapi.engine.fetch import fetch_steps
+from sloapi.engine.figures import MissingPolicy, WindowFigures, safe_float
+from sloapi.engine.prom import QueryBatch, Sample
+from sloapi.errors import WindowError
+from sloapi.specs.model import SLOSpec, Window
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    """How to compute: raw step and missing-data policy."""
+
+    step_seconds: int = 60
+    missing: MissingPolicy = "ignore"
+
+
+def _sum(samples: list[Sample]) -> float | None:
+    values = [s.value for s in samples if math.isfinite(s.value)]
+    return sum(values) if values else None
+
+
+def submit_burn_queries(
+    batch: QueryBatch, spec: SLOSpec, at: datetime
+) -> dict[str, tuple[Future[list[Sample]], ...]]:
+    """Submit the instant queries of every burn window (de-duplicated by the batch)."""
+    futures: dict[str, tuple[Future[list[Sample]], ...]] = {}
+    for name in BURN_WINDOWS:
+        queries = spec.queries(name)
+        if "ratio" in queries:
+            futures[name] = (batch.instant(queries["ratio"], at),)
+        else:
+            futures[name] = (batch.instant(queries["error"], at), batch.instant(queries["total"], at))
+    return futures
+
+
+def collect_burn_rates(
+    spec: SLOSpec, futures: Mapping[str, tuple[Future[list[Sample]], ...]]
+) -> dict[str, float | None]:
+    """Burn rate per window from the submitted queries (None: no traffic or no data)."""
+    rates: dict[str, float | None] = {}
+    for name, parts in futures.items():
+        if len(parts) == 1:
+            values = [s.value for s in parts[0].result() if math.isfinite(s.value)]
+            ratio = sum(values) / len(values) if values else None
+        else:
+            err, tot = _sum(parts[0].result()), _sum(parts[1].result())
+            ratio = None if tot is None else event_error_ratio(err or 0.0, tot)
+        rates[name] = safe_float(burn_rate(ratio, spec.objective))
+    return rates
+
+
+def window_span(window: Window, at: datetime) -> tuple[datetime, float, float]:
+    """(start, window_seconds, span_seconds) of `window` at `at` (span: elapsed part)."""
+    start, end = window.bounds(at)
+    length = (end - start).total_seconds()
+    if window.kind == "rolling":
+        return start, length, length
+    return start, length, max(0.0, (at - start).total_seconds())
+
+
+def figures_json(fig: WindowFigures) -> dict[str, Any]:
+    """The error budget object of the status JSON."""
+    return {
+        "total_ratio": fig.budget_ratio,
+        "consumed_ratio": safe_float(fig.consumed_ratio),
+        "remaining_ratio": safe_float(fig.remaining_ratio),
+        "allowed_seconds": safe_float(fig.allowed_seconds),
+        "consumed_seconds": safe_float(fig.consumed_seconds),
+        "remaining_seconds": safe_float(fig.remaining_seconds),
+        "total_events": safe_float(fig.total_events),
+        "error_events": safe_float(fig.error_events),
+        "allowed_events": safe_float(fig.budget_events),
+        "remaining_events": safe_float(fig.remaining_events),
+    }
+
+
+def data_json(fig: WindowFigures | None, coverage: float | None = None) -> dict[str, Any]:
+    """The data-quality object of the status JSON."""
+    if fig is None:
+        cov = safe_float(coverage)
+        status = "no_data" if not cov else ("ok" if cov >= 1 else "partial")
+        return {"coverage_ratio": cov or 0.0, "status": status, "missing_steps": None, "no_traffic": False}
+    return {
+        "coverage_ratio": safe_float(fig.coverage_ratio) or 0.0,
+        "status": fig.status,
+        "missing_steps": fig.missing_steps,
+        "no_traffic": fig.no_traffic,
+    }
+
+
+def compute_status(
+    batch: QueryBatch,
+    spec: SLOSpec,
+    window: Window,
+    at: datetime,
+    options: StatusOptions,
+) -> dict[str, Any]:
+    """Status of `spec` over `window` at `at` from raw data (no recording rules needed).
+
+    Raises:
+        WindowError: window shorter than one step.
+        PrometheusUnavailableError, QueryError: from the queries.
+    """
+    start, window_seconds, span = window_span(window, at)
+    if window.kind == "rolling" and window_seconds < options.step_seconds:
+        raise WindowError(f"window {window.name} is shorter than the step")
+    burn_futures = submit_burn_queries(batch, spec, at)
+    steps = fetch_steps(batch, spec, start, at, options.step_seconds)
+    fig = steps.figures(
+        spec.objective, window_seconds=window_seconds, span_seconds=span, missing=options.missing
+    )
+    burn_rates = collect_burn_rates(spec, burn_futures)
+    result = status_json(
+        spec,
+        window,
+        at,
+        sli=fig.sli,
+        consumed_ratio=fig.consumed_ratio,
+        burn_rates=burn_rates,
+        window_seconds=window_seconds,
+    )
+    result["error_budget"] = figures_json(fig)
+    result["data"] = data_json(fig)
+    if window.kind != "rolling":
+        current = burn_rates.get("1h")
+        current_ratio = None if current is None else current * spec.objective.budget
+        result["projected_sli"] = safe_float(
+            projected_sli(fig.error_ratio, span, window_seconds, current_ratio)
+        )
+    result["source"] = "raw"
+    return result
+
+
+def status_json(
+    spec: SLOSpec,
+    window: Window,
+    at: datetime,
+    *,
+    sli: float | None,
+    consumed_ratio: float,
+    burn_rates: dict[str, float | None],
+    window_seconds: float,
+) -> dict[str, Any]:
+    """The common part of a status: ids, SLI, burn rates and time to exhaustion."""
+    budget = spec.objective.budget
+    allowed = budget * window_seconds
+    remaining = 1.0 - consumed_ratio
+    start, end = window.bounds(at)
+    return {
+        "id": spec.id,
+        "service": spec.service,
+        "name": spec.name,
+        "objective": spec.objective.ratio,
+        "objective_percent": str(spec.objective.percent),
+        "window": window.name,
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
+        "at": at.isoformat(),
+        "sli": safe_float(sli),
+        "error_budget": {
+            "total_ratio": budget,
+            "consumed_ratio": safe_float(consumed_ratio),
+            "remaining_ratio": safe_float(remaining),
+            "allowed_seconds": allowed,
+            "consumed_seconds": safe_float(consumed_ratio * allowed),
+            "remaining_seconds": safe_float(remaining * allowed),
+        },
+        "burn_rates": burn_rates,
+        "time_to_exhaustion_seconds": safe_float(
+            time_to_exhaustion(remaining, burn_rates.get("1h"), window_seconds)
+        ),
+        "projected_sli": None,
+        "labels": dict(spec.labels),
+    }
+
+
+def compute_budget_series(
+    batch: QueryBatch,
+    spec: SLOSpec,
+    window: Window,
+    at: datetime,
+    step_seconds: int,
+) -> dict[str, Any]:
+    """The burn-down of `spec` over `window` ending at `at`: remaining budget and ideal line."""
+    start, window_seconds, _span = window_span(window, at)
+    steps = fetch_steps(batch, spec, start, at, step_seconds)
+    frame = burn_down(
+        spec.objective,
+        errors=steps.errors,
+        total=steps.total,
+        error_ratio=steps.error_ratio,
+        step_seconds=step_seconds,
+        window_seconds=window_seconds,
+    )
+    points = [
+        {
+            "time": ts.isoformat(),
+            "remaining_ratio": safe_float(float(row.remaining_ratio)),
+            "ideal_ratio": safe_float(float(row.ideal_ratio)),
+        }
+        for ts, row in zip(frame.index, frame.itertuples(index=False), strict=True)
+    ]
+    return {
+        "id": spec.id,
+        "window": window.name,
+        "at": at.isoformat(),
+        "step_seconds": step_seconds,
+        "points": points,
+    }
+
+
+def pin(at: datetime | None, now: datetime) -> datetime:
+    """The pinned evaluation time: `at` (or now) truncated to whole seconds, in UTC."""
+    value = (at or now).astimezone(UTC)
+    return value.replace(microsecond=0) if value.microsecond else value
+
+
+def check_step(window_seconds: float, step_seconds: int, max_points: int = 100_000) -> None:
+    """Refuse a step that is not positive or would give more than `max_points` points."""
+    if step_seconds <= 0:
+        raise WindowError("step must be positive")
+    if window_seconds / step_seconds > max_points:
+        raise WindowError(f"step {step_seconds}s gives more than {max_points} points over the window")
+
+
+__all__ = [
+    "StatusOptions",
+    "check_step",
+    "compute_budget_series",
+    "compute_status",
+    "pin",
+    "status_json",
+]

@@ -1,0 +1,1 @@
+"""Monthly availability reports: compute, render, keep and mail a calendar month per SLO."""

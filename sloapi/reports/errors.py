@@ -1,0 +1,17 @@
+"""Errors the report package raises on purpose; all derive from ReportError."""
+
+
+class ReportError(Exception):
+    """Root of every error the report package raises on purpose."""
+
+
+class MonthError(ReportError):
+    """A month is malformed (not ``YYYY-MM``) or has not started yet."""
+
+
+class DeliveryError(ReportError):
+    """A report could not be handed to the mail server (the message says why)."""
+
+
+class AlreadyDeliveredError(ReportError):
+    """The report was already delivered to this recipient; pass ``force`` to send it again."""

@@ -1,0 +1,58 @@
+"""HTML rendering of a report (Jinja2, autoescaped; inline styles so mail clients keep them)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import datetime
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from sloapi.reports.model import MonthReport, SLOReport
+from sloapi.reports.render import duration, local_time, percent, verdict
+
+_ENV = Environment(
+    loader=PackageLoader("sloapi.reports", "templates"),
+    autoescape=select_autoescape(["html", "j2"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _colour(slo: SLOReport) -> str:
+    return "#777777" if slo.met is None else ("#2e7d32" if slo.met else "#c62828")
+
+
+def to_html(report: MonthReport, chart_sources: Mapping[str, str] | None = None) -> str:
+    """Render the report as one HTML page.
+
+    Args:
+        report: The report.
+        chart_sources: ``src`` of each SLO's chart by SLO id (``cid:...`` in mail, ``data:``
+            URIs in a standalone page); SLOs without one get no image.
+
+    Returns:
+        The HTML document.
+    """
+
+    def local(moment: datetime) -> str:
+        return local_time(moment, report)
+
+    return _ENV.get_template("report.html.j2").render(
+        report=report,
+        summary=report.summary,
+        charts=dict(chart_sources or {}),
+        percent=percent,
+        duration=duration,
+        verdict=verdict,
+        colour=_colour,
+        local=local,
+    )
+
+
+def data_uris(charts: Mapping[str, bytes]) -> dict[str, str]:
+    """PNG bytes by SLO id -> ``data:image/png;base64,...`` URIs (a self-contained page)."""
+    return {
+        slo_id: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        for slo_id, png in charts.items()
+    }

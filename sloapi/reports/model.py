@@ -1,0 +1,134 @@
+"""Typed results of a monthly report; they serialise to the report JSON and back (snapshots)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ErrorBudget(_Model):
+    """An SLO's error budget for the month.
+
+    ``consumed_ratio`` is the fraction of the month's budget used ((1 - SLI) / (1 - objective));
+    above 1 the budget is overspent and ``remaining_ratio`` is negative. For a month in progress
+    the figures are those of the elapsed part, i.e. what the month comes to at the same rate.
+    """
+
+    ratio: float = Field(description="1 - objective, e.g. 0.001 for 99.9%")
+    allowed_seconds: float = Field(description="Seconds of full outage the month allows")
+    consumed_seconds: float = Field(description="Budget used, in seconds of full-outage equivalent")
+    remaining_seconds: float
+    consumed_ratio: float
+    remaining_ratio: float
+    allowed_events: float | None = Field(None, description="Event SLIs: bad events allowed")
+    consumed_events: float | None = Field(None, description="Event SLIs: bad events seen")
+    remaining_events: float | None = None
+
+
+class Incident(_Model):
+    """A maximal period in which every burning step's burn rate reached the threshold."""
+
+    start: datetime
+    end: datetime
+    duration_seconds: float
+    budget_consumed_ratio: float = Field(description="Share of the month's budget used inside it")
+    peak_burn_rate: float
+
+
+class DailySLI(_Model):
+    """One local calendar day of the month."""
+
+    date: date
+    sli: float | None = Field(description="null when the day had no traffic or no data")
+    coverage_ratio: float
+    budget_remaining_ratio: float = Field(description="Month's budget left at the end of the day")
+    total_events: float | None = None
+    error_events: float | None = None
+
+
+class MonthChange(_Model):
+    """Change against the previous month's report."""
+
+    previous_sli: float | None
+    sli_change: float | None
+    consumed_ratio_change: float | None
+
+
+class SLOReport(_Model):
+    """One SLO's month."""
+
+    id: str
+    service: str = ""
+    name: str = ""
+    description: str = ""
+    kind: str = Field(description="'events' (good/total) or 'ratio' (time-weighted error ratio)")
+    labels: dict[str, str] = Field(default_factory=dict)
+    objective: float = Field(description="Objective as a ratio, e.g. 0.999")
+    sli: float | None = Field(description="Achieved SLI; null without traffic or data")
+    met: bool | None = Field(description="null when there is nothing to judge")
+    error_budget: ErrorBudget
+    downtime_seconds: float = Field(description="Sum over steps of step length x error ratio")
+    coverage_ratio: float
+    total_events: float | None = None
+    error_events: float | None = None
+    incidents: list[Incident] = Field(default_factory=list)
+    worst_day: DailySLI | None = None
+    daily: list[DailySLI] = Field(default_factory=list)
+    change: MonthChange | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Offender(_Model):
+    """An SLO among the month's worst."""
+
+    id: str
+    sli: float | None
+    consumed_ratio: float
+    met: bool | None
+
+
+class ComponentSummary(_Model):
+    """Availability of one component of the stack (SLOs labelled ``component``)."""
+
+    component: str
+    slos: list[str]
+    met: int
+    sli: float | None = Field(description="The lowest SLI among the component's SLOs")
+    downtime_seconds: float = Field(description="The largest downtime among its SLOs")
+
+
+class Summary(_Model):
+    """The month at a glance."""
+
+    slos: int
+    met: int
+    missed: int
+    no_data: int
+    worst_offenders: list[Offender]
+    components: list[ComponentSummary]
+
+
+class MonthReport(_Model):
+    """The report of one calendar month."""
+
+    month: str
+    title: str
+    timezone: str
+    start: datetime
+    end: datetime
+    generated_at: datetime
+    partial: bool
+    step_seconds: float
+    slos: list[SLOReport]
+    summary: Summary
+    warnings: list[str] = Field(default_factory=list)
+
+    def subject(self) -> str:
+        """Mail subject, e.g. ``Availability report October 2026: 3 of 4 SLOs met``."""
+        text = f"Availability report {self.title}: {self.summary.met} of {self.summary.slos} SLOs met"
+        return text + " (partial month)" if self.partial else text

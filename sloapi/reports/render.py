@@ -1,0 +1,140 @@
+"""Report renderings: JSON, CSV and plain text (HTML lives in ``html.py``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sloapi.reports.model import MonthReport, SLOReport
+
+CSV_COLUMNS = (
+    "month",
+    "id",
+    "objective",
+    "sli",
+    "met",
+    "budget_allowed_seconds",
+    "budget_consumed_seconds",
+    "budget_consumed_ratio",
+    "budget_remaining_ratio",
+    "bad_events",
+    "total_events",
+    "downtime_seconds",
+    "coverage_ratio",
+    "incidents",
+    "worst_day",
+    "worst_day_sli",
+    "sli_change",
+)
+
+
+def to_json(report: MonthReport) -> str:
+    """The report as JSON (the API's body and the snapshot format)."""
+    return json.dumps(report.model_dump(mode="json"), indent=2, allow_nan=False) + "\n"
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else repr(round(value, 10))
+
+
+def _csv_row(report: MonthReport, slo: SLOReport) -> list[str]:
+    budget = slo.error_budget
+    worst = slo.worst_day
+    change = slo.change.sli_change if slo.change else None
+    return [
+        report.month,
+        slo.id,
+        _num(slo.objective),
+        _num(slo.sli),
+        "" if slo.met is None else str(slo.met).lower(),
+        _num(budget.allowed_seconds),
+        _num(budget.consumed_seconds),
+        _num(budget.consumed_ratio),
+        _num(budget.remaining_ratio),
+        _num(slo.error_events),
+        _num(slo.total_events),
+        _num(slo.downtime_seconds),
+        _num(slo.coverage_ratio),
+        str(len(slo.incidents)),
+        worst.date.isoformat() if worst else "",
+        _num(worst.sli) if worst else "",
+        _num(change),
+    ]
+
+
+def to_csv(report: MonthReport) -> str:
+    """One row per SLO, columns ``CSV_COLUMNS``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for slo in report.slos:
+        writer.writerow(_csv_row(report, slo))
+    return buffer.getvalue()
+
+
+def percent(value: float | None, digits: int = 3) -> str:
+    """``0.99912`` -> ``99.912%``; None -> ``n/a``."""
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def duration(seconds: float) -> str:
+    """Seconds as ``1h 02m 03s`` (``45s`` when short)."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def local_time(moment: datetime, report: MonthReport) -> str:
+    """A moment in the report's time zone, ``2026-10-03 14:05``."""
+    return moment.astimezone(ZoneInfo(report.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def verdict(slo: SLOReport) -> str:
+    """``met``, ``MISSED`` or ``no data``."""
+    return "no data" if slo.met is None else ("met" if slo.met else "MISSED")
+
+
+def to_text(report: MonthReport) -> str:
+    """A plain-text report (also the mail's text part)."""
+    out = [report.subject(), "=" * len(report.subject()), ""]
+    out.append(f"Time zone: {report.timezone}; generated {local_time(report.generated_at, report)}")
+    out.extend(f"WARNING: {note}" for note in report.warnings)
+    summary = report.summary
+    out += ["", f"{summary.met} met, {summary.missed} missed, {summary.no_data} without data."]
+    if summary.worst_offenders:
+        out.append(
+            "Worst offenders: "
+            + ", ".join(f"{o.id} ({percent(o.consumed_ratio, 1)} of budget)" for o in summary.worst_offenders)
+        )
+    for comp in summary.components:
+        out.append(f"  {comp.component}: SLI {percent(comp.sli)}, {comp.met}/{len(comp.slos)} met")
+    for slo in report.slos:
+        budget = slo.error_budget
+        out += ["", f"{slo.id}: {verdict(slo)}", "-" * (len(slo.id) + 2 + len(verdict(slo)))]
+        out.append(f"  objective {percent(slo.objective)}, achieved {percent(slo.sli)}")
+        out.append(
+            f"  error budget: {duration(budget.allowed_seconds)} allowed, "
+            f"{percent(budget.consumed_ratio, 1)} used, {percent(budget.remaining_ratio, 1)} left"
+        )
+        out.append(
+            f"  downtime {duration(slo.downtime_seconds)}; data coverage {percent(slo.coverage_ratio, 2)}"
+        )
+        if slo.worst_day is not None:
+            out.append(f"  worst day {slo.worst_day.date}: {percent(slo.worst_day.sli)}")
+        if slo.change is not None and slo.change.sli_change is not None:
+            out.append(f"  change against last month: {100 * slo.change.sli_change:+.3f} points")
+        for inc in slo.incidents:
+            out.append(
+                f"  incident {local_time(inc.start, report)} - {local_time(inc.end, report)} "
+                f"({duration(inc.duration_seconds)}, {percent(inc.budget_consumed_ratio, 1)} of budget)"
+            )
+        out.extend(f"  WARNING: {note}" for note in slo.warnings)
+    return "\n".join(out) + "\n"

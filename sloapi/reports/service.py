@@ -1,0 +1,216 @@
+"""The report service: compute or serve a month, keep snapshots, mail the report once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from sloapi.config import Settings
+from sloapi.engine.prom import PromClient
+from sloapi.reports import store
+from sloapi.reports.charts import render_charts
+from sloapi.reports.compute import ReportOptions
+from sloapi.reports.delivery import Outcome, RetryPolicy, deliver, due_retries, list_deliveries
+from sloapi.reports.errors import AlreadyDeliveredError, MonthError
+from sloapi.reports.mail import Mailer, SMTPMailer, build_message
+from sloapi.reports.model import MonthReport
+from sloapi.reports.month import Month, last_closed_month, parse_month
+from sloapi.reports.source import fetch_month, retention_start
+from sloapi.reports.summary import build_report, summarise
+from sloapi.reports.tables import ReportDelivery
+from sloapi.specs.model import SLOSpec
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def mailer_from_settings(settings: Settings) -> SMTPMailer:
+    """The SMTP mailer the settings describe."""
+    return SMTPMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        user=settings.smtp_user,
+        password=settings.smtp_secret(),
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def restrict(report: MonthReport, slo_ids: Iterable[str]) -> MonthReport:
+    """The report limited to ``slo_ids`` (summary recomputed), for per-SLO recipients."""
+    wanted = set(slo_ids)
+    slos = [slo for slo in report.slos if slo.id in wanted]
+    return report.model_copy(update={"slos": slos, "summary": summarise(slos)})
+
+
+@dataclass
+class ReportService:
+    """Everything the CLI, the API and the scheduler do with monthly reports.
+
+    Attributes:
+        settings: Service settings (time zone, grace, SMTP, recipients, incident knobs).
+        specs: The SLOs.
+        prom: Prometheus client (None: only stored snapshots can be served).
+        sessions: Database sessions (tables of migration ``0002_reports``).
+        clock: Current time, aware.
+        mailer: Sends mail (default: SMTP from the settings).
+        retry: SMTP retry policy.
+        owner: This instance's name in delivery claims.
+    """
+
+    settings: Settings
+    specs: Sequence[SLOSpec]
+    prom: PromClient | None
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = _utcnow
+    mailer: Mailer | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    @property
+    def grace(self) -> timedelta:
+        """How long after its end a month becomes final."""
+        return timedelta(seconds=self.settings.report_grace_seconds)
+
+    def parse(self, text: str) -> Month:
+        """Parse ``YYYY-MM`` in the report time zone; refuses malformed or future months."""
+        return parse_month(text, self.settings.report_timezone, now=self.clock())
+
+    def options(self, now: datetime) -> ReportOptions:
+        """Report maths options from the settings."""
+        retention = retention_start(self.settings.prometheus_url, now) if self.prom is not None else None
+        return ReportOptions(
+            step=timedelta(seconds=self.settings.raw_step_seconds),
+            incident_burn_rate=self.settings.report_incident_burn_rate,
+            incident_merge_gap=timedelta(seconds=self.settings.report_incident_merge_gap_seconds),
+            retention_start=retention,
+        )
+
+    def compute(self, month: Month) -> MonthReport:
+        """Compute ``month`` from Prometheus now (no snapshot involved)."""
+        if self.prom is None:
+            raise MonthError(f"no snapshot of {month.key} and no Prometheus to compute it from")
+        now = self.clock()
+        options = self.options(now)
+        data = fetch_month(self.prom, self.specs, month, now, options.step)
+        with self.sessions() as session:
+            before = store.latest_snapshot(session, month.previous().key, month.tz)
+        previous = before[1] if before else None
+        return build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
+
+    def report(self, month: Month, refresh: bool = False) -> tuple[MonthReport, int | None]:
+        """The month's report and its snapshot id.
+
+        A closed month (end + grace passed) is served from its newest snapshot, computed and
+        kept on first use; ``refresh`` computes a new snapshot and keeps the old ones. A month
+        not yet final is computed live and not kept (snapshot id None).
+        """
+        now = self.clock()
+        if not month.is_closed(now, self.grace):
+            return self.compute(month), None
+        with self.sessions() as session:
+            found = None if refresh else store.latest_snapshot(session, month.key, month.tz)
+        if found is not None:
+            return found[1], found[0]
+        report = self.compute(month)
+        with self.sessions() as session:
+            return report, store.save_snapshot(session, report)
+
+    def recipients(self, to: Sequence[str] = ()) -> dict[str, set[str] | None]:
+        """Address -> SLO ids it gets (None: all). ``to`` overrides the configured recipients."""
+        if to:
+            return {address: None for address in to}
+        wanted: dict[str, set[str] | None] = {a: None for a in self.settings.report_recipients}
+        for spec in self.specs:
+            for address in spec.recipients:
+                current = wanted.setdefault(address, set())
+                if current is not None:
+                    current.add(spec.id)
+        return wanted
+
+    def send(self, month: Month, to: Sequence[str] = (), force: bool = False) -> list[Outcome]:
+        """Mail the month's report to each recipient at most once (``force`` sends again).
+
+        Raises:
+            MonthError: The month is not final yet.
+        """
+        now = self.clock()
+        if not month.is_closed(now, self.grace):
+            final = month.end + self.grace
+            raise MonthError(f"{month.key} is not final before {final:%Y-%m-%d %H:%M} UTC; not sending")
+        report, snapshot_id = self.report(month)
+        charts = render_charts(report.slos)
+        outcomes = []
+        for address, slo_ids in self.recipients(to).items():
+            copy = report if slo_ids is None else restrict(report, slo_ids)
+            outcomes.append(self._deliver(copy, charts, address, snapshot_id, force))
+        return outcomes
+
+    def _deliver(
+        self,
+        report: MonthReport,
+        charts: dict[str, bytes],
+        address: str,
+        snapshot_id: int | None,
+        force: bool,
+    ) -> Outcome:
+        def build(msg_id: str) -> EmailMessage:
+            return build_message(
+                report, charts, sender=self.settings.mail_from, recipient=address, msg_id=msg_id
+            )
+
+        try:
+            return deliver(
+                self.sessions,
+                report.month,
+                address,
+                build,
+                self.mailer or mailer_from_settings(self.settings),
+                now=self.clock,
+                owner=self.owner,
+                snapshot_id=snapshot_id,
+                force=force,
+                policy=self.retry,
+            )
+        except AlreadyDeliveredError as exc:
+            return Outcome(address, "already_sent", str(exc))
+
+    def scheduled(self) -> list[Outcome]:
+        """The cron job: mail the month just closed to everyone who has not had it."""
+        month = last_closed_month(self.clock(), self.settings.report_timezone)
+        try:
+            outcomes = self.send(month)
+        except MonthError as exc:
+            log.warning("scheduled report: %s", exc)
+            return []
+        sent = [o for o in outcomes if o.status == "sent"]
+        log.info("scheduled report %s: %d sent of %d recipients", month.key, len(sent), len(outcomes))
+        return outcomes
+
+    def retry_failed(self) -> list[Outcome]:
+        """Retry every failed copy whose time has come (same snapshot as the first try)."""
+        outcomes = []
+        for row in due_retries(self.sessions, self.clock(), self.retry):
+            with self.sessions() as session:
+                report = store.load_snapshot(session, row.snapshot_id) if row.snapshot_id else None
+            if report is None:
+                continue
+            slo_ids = self.recipients().get(row.recipient)
+            copy = report if slo_ids is None else restrict(report, slo_ids)
+            charts = render_charts(copy.slos)
+            outcomes.append(self._deliver(copy, charts, row.recipient, row.snapshot_id, False))
+        return outcomes
+
+    def deliveries(self, month: Month) -> list[ReportDelivery]:
+        """Delivery rows of ``month``."""
+        return list_deliveries(self.sessions, month.key)

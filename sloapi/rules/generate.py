@@ -1,0 +1,286 @@
+"""Rule groups for SLO specs: Sloth-compatible recording names, traffic-weighted period SLI,
+multi-window multi-burn-rate alerts, metric-missing and budget-exhausted alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import yaml
+
+from sloapi.engine.burn import BURN_WINDOWS
+from sloapi.engine.durations import format_duration
+from sloapi.rules.alerts import tiers_for
+from sloapi.specs.model import RawSLI, SLOSpec
+
+SLOTH_SPEC = "prometheus/v1"
+MODE = "sloapi-gen-prom"
+ID_LABELS = ("sloth_id", "sloth_service", "sloth_slo")
+
+
+def _selector(spec: SLOSpec) -> str:
+    return f'sloth_id="{spec.id}", sloth_service="{spec.service}", sloth_slo="{spec.name}"'
+
+
+def _id_labels(spec: SLOSpec) -> dict[str, str]:
+    return {"sloth_id": spec.id, "sloth_service": spec.service, "sloth_slo": spec.name}
+
+
+def _labels(spec: SLOSpec, **extra: str) -> dict[str, str]:
+    return {**spec.labels, **_id_labels(spec), **extra}
+
+
+def _sli_rules(spec: SLOSpec, period: str) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = []
+    windows = [*BURN_WINDOWS]
+    if isinstance(spec.sli, RawSLI):
+        for w in windows:
+            rules.append(
+                {
+                    "record": f"slo:sli_error:ratio_rate{w}",
+                    "expr": f"({spec.queries(w)['ratio']})\n",
+                    "labels": _labels(spec, sloth_window=w),
+                }
+            )
+        return rules
+    q5 = spec.queries("5m")
+    rules.append(
+        {
+            "record": "slo:sli_error_events:rate5m",
+            "expr": f"({q5['error']})\nor\n(0 * ({q5['total']}))\n",
+            "labels": _labels(spec, sloth_window="5m"),
+        }
+    )
+    rules.append(
+        {
+            "record": "slo:sli_total_events:rate5m",
+            "expr": f"({q5['total']})\n",
+            "labels": _labels(spec, sloth_window="5m"),
+        }
+    )
+    for w in windows:
+        q = spec.queries(w)
+        rules.append(
+            {
+                "record": f"slo:sli_error:ratio_rate{w}",
+                "expr": f"(({q['error']}) or (0 * ({q['total']})))\n/\n({q['total']})\n",
+                "labels": _labels(spec, sloth_window=w),
+            }
+        )
+    return rules
+
+
+def _period_rules(spec: SLOSpec, period: str, interval: int) -> list[dict[str, Any]]:
+    sel = _selector(spec)
+    expected = spec.window.seconds / interval
+    if isinstance(spec.sli, RawSLI):
+        ratio = (
+            f"sum_over_time(slo:sli_error:ratio_rate5m{{{sel}}}[{period}])\n"
+            f"/ ignoring (sloth_window)\n"
+            f"count_over_time(slo:sli_error:ratio_rate5m{{{sel}}}[{period}])\n"
+        )
+        counted = f"count_over_time(slo:sli_error:ratio_rate5m{{{sel}}}[{period}])"
+    else:
+        err = f"sum_over_time(slo:sli_error_events:rate5m{{{sel}}}[{period}])"
+        tot = f"sum_over_time(slo:sli_total_events:rate5m{{{sel}}}[{period}])"
+        ratio = f"({err}\n/ ({tot} > 0))\nor\n({tot} == 0)\n"
+        counted = f"count_over_time(slo:sli_total_events:rate5m{{{sel}}}[{period}])"
+    return [
+        {
+            "record": f"slo:sli_error:ratio_rate{period}",
+            "expr": ratio,
+            "labels": _labels(spec, sloth_window=period),
+        },
+        {
+            "record": "slo:data_coverage:ratio",
+            "expr": f"clamp_max({counted} / {expected:g}, 1)\n",
+            "labels": _labels(spec, sloth_window=period),
+        },
+    ]
+
+
+def _meta_rules(spec: SLOSpec, period: str) -> list[dict[str, Any]]:
+    sel = _selector(spec)
+    on = "on(sloth_id, sloth_slo, sloth_service) group_left"
+    days = spec.window.seconds / 86400
+    return [
+        {
+            "record": "slo:objective:ratio",
+            "expr": f"vector({spec.objective.percent / 100})",
+            "labels": _labels(spec),
+        },
+        {
+            "record": "slo:error_budget:ratio",
+            "expr": f"vector({spec.objective.budget_decimal})",
+            "labels": _labels(spec),
+        },
+        {"record": "slo:time_period:days", "expr": f"vector({days:g})", "labels": _labels(spec)},
+        {
+            "record": "slo:current_burn_rate:ratio",
+            "expr": f"slo:sli_error:ratio_rate5m{{{sel}}}\n/ {on}\nslo:error_budget:ratio{{{sel}}}\n",
+            "labels": _labels(spec),
+        },
+        {
+            "record": "slo:period_burn_rate:ratio",
+            "expr": f"slo:sli_error:ratio_rate{period}{{{sel}}}\n/ {on}\nslo:error_budget:ratio{{{sel}}}\n",
+            "labels": _labels(spec),
+        },
+        {
+            "record": "slo:period_error_budget_remaining:ratio",
+            "expr": f"1 - slo:period_burn_rate:ratio{{{sel}}}",
+            "labels": _labels(spec),
+        },
+        {
+            "record": "sloth_slo_info",
+            "expr": "vector(1)",
+            "labels": {
+                **_labels(spec),
+                "sloth_mode": MODE,
+                "sloth_objective": str(spec.objective.percent),
+                "sloth_spec": SLOTH_SPEC,
+                "sloth_version": "sloapi",
+            },
+        },
+    ]
+
+
+def _alert_rules(spec: SLOSpec, warn: Callable[[str], None]) -> list[dict[str, Any]]:
+    sel = _selector(spec)
+    alerting = spec.alerting
+    assert alerting is not None
+    budget = spec.objective.budget_decimal
+    rules: list[dict[str, Any]] = []
+    for severity in ("page", "ticket"):
+        disabled = alerting.page_disabled if severity == "page" else alerting.ticket_disabled
+        if disabled:
+            continue
+        parts = []
+        for tier in tiers_for(spec.window.seconds, budget):
+            if tier.severity != severity:
+                continue
+            if not tier.can_fire:
+                warn(
+                    f"{spec.source}: SLO {spec.id}: {severity} tier {tier.long_window}/"
+                    f"{tier.short_window} at {tier.factor}x cannot fire "
+                    f"(needs an error ratio above {tier.factor * budget})"
+                )
+            threshold = f"({tier.factor} * {budget})"
+            parts.append(
+                "(\n"
+                f"    max(slo:sli_error:ratio_rate{tier.short_window}{{{sel}}} > {threshold})"
+                " without (sloth_window)\n"
+                "    and\n"
+                f"    max(slo:sli_error:ratio_rate{tier.long_window}{{{sel}}} > {threshold})"
+                " without (sloth_window)\n"
+                ")"
+            )
+        labels = {
+            **alerting.labels,
+            **(alerting.page_labels if severity == "page" else alerting.ticket_labels),
+            "sloth_severity": severity,
+        }
+        annotations = {
+            "title": f"({severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} "
+            "SLO error budget burn rate is too fast.",
+            "summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget "
+            "burn rate is over the expected.",
+            **alerting.annotations,
+            **(alerting.page_annotations if severity == "page" else alerting.ticket_annotations),
+        }
+        rules.append(
+            {
+                "alert": alerting.name,
+                "expr": "\nor\n".join(parts) + "\n",
+                "labels": labels,
+                "annotations": annotations,
+            }
+        )
+    rules.append(
+        {
+            "alert": "SLOMetricMissing",
+            "expr": f"absent(slo:sli_error:ratio_rate5m{{{sel}}})",
+            "for": "15m",
+            "labels": {
+                **alerting.labels,
+                **alerting.ticket_labels,
+                **_id_labels(spec),
+                "sloth_severity": "ticket",
+            },
+            "annotations": {
+                "summary": f"No SLI data for SLO {spec.id}: its metrics are missing.",
+            },
+        }
+    )
+    rules.append(
+        {
+            "alert": "SLOErrorBudgetExhausted",
+            "expr": f"slo:period_error_budget_remaining:ratio{{{sel}}} <= 0",
+            "for": "5m",
+            "labels": {
+                **alerting.labels,
+                **alerting.ticket_labels,
+                **_id_labels(spec),
+                "sloth_severity": "ticket",
+            },
+            "annotations": {
+                "summary": f"SLO {spec.id} has spent its whole error budget over its period.",
+            },
+        }
+    )
+    return rules
+
+
+def generate_groups(
+    specs: Iterable[SLOSpec],
+    *,
+    interval_seconds: int = 30,
+    warn: Callable[[str], None] = lambda _msg: None,
+) -> list[dict[str, Any]]:
+    """Rule groups for the rolling-window specs (calendar-window SLOs get none; warned).
+
+    Per SLO: `sloth-slo-sli-recordings-<id>` (5m..3d ratios), `sloapi-slo-period-recordings-<id>`
+    (traffic-weighted period ratio, coverage), `sloth-slo-meta-recordings-<id>`,
+    `sloth-slo-alerts-<id>`.
+    """
+    groups: list[dict[str, Any]] = []
+    for spec in specs:
+        if spec.window.kind != "rolling":
+            warn(f"{spec.source}: SLO {spec.id}: calendar window, no rules generated")
+            continue
+        period = format_duration(spec.window.seconds)
+        groups.append(
+            {
+                "name": f"sloth-slo-sli-recordings-{spec.id}",
+                "interval": f"{interval_seconds}s",
+                "rules": _sli_rules(spec, period),
+            }
+        )
+        groups.append(
+            {
+                "name": f"sloapi-slo-period-recordings-{spec.id}",
+                "interval": f"{interval_seconds}s",
+                "rules": _period_rules(spec, period, interval_seconds),
+            }
+        )
+        groups.append({"name": f"sloth-slo-meta-recordings-{spec.id}", "rules": _meta_rules(spec, period)})
+        groups.append({"name": f"sloth-slo-alerts-{spec.id}", "rules": _alert_rules(spec, warn)})
+    return groups
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render_rules(groups: list[dict[str, Any]], header: str = "") -> str:
+    """YAML text of a rule file (`groups:`), deterministic, with an optional comment header."""
+    body = yaml.dump({"groups": groups}, Dumper=_Dumper, sort_keys=False, width=10_000, allow_unicode=True)
+    lines = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return lines + body

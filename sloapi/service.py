@@ -1,0 +1,145 @@
+"""The objects one running service shares: settings, specs, Prometheus client, database."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sloapi.config import Settings
+from sloapi.engine.durations import parse_duration
+from sloapi.engine.prom import PromClient, QueryBatch
+from sloapi.engine.recorded import recorded_statuses
+from sloapi.engine.status import StatusOptions, compute_status
+from sloapi.errors import UnknownSLOError, WindowError
+from sloapi.specs import SLOSpec, Window, load_dir, parse_window
+from sloapi.storage.db import make_engine, make_session_factory
+
+
+def utcnow() -> datetime:
+    """The current time, aware, UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServiceContext:
+    """Everything a request or a job of the service needs; built once per app."""
+
+    settings: Settings
+    specs: dict[str, SLOSpec]
+    prom: PromClient
+    db_engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime] = utcnow
+    extras: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        prom: PromClient | None = None,
+    ) -> ServiceContext:
+        """Load the specs (raises SpecError on any invalid one) and create the clients."""
+        specs = {spec.id: spec for spec in load_dir(settings.slos_dir)}
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            specs=specs,
+            prom=prom or PromClient.from_settings(settings),
+            db_engine=engine,
+            sessions=make_session_factory(engine),
+            clock=clock,
+        )
+
+    def close(self) -> None:
+        """Release the Prometheus client and the database pool."""
+        self.prom.close()
+        self.db_engine.dispose()
+
+    def reload(self) -> int:
+        """Re-read the spec directory (all or nothing); returns the number of SLOs."""
+        specs = {spec.id: spec for spec in load_dir(self.settings.slos_dir)}
+        with self._lock:
+            self.specs = specs
+        return len(specs)
+
+    def spec(self, slo_id: str) -> SLOSpec:
+        """The spec with this id.
+
+        Raises:
+            UnknownSLOError: no such SLO.
+        """
+        try:
+            return self.specs[slo_id]
+        except KeyError:
+            raise UnknownSLOError(f"no SLO with id {slo_id!r}") from None
+
+    def options(self) -> StatusOptions:
+        """Computation options from the settings."""
+        return StatusOptions(step_seconds=self.settings.raw_step_seconds, missing=self.settings.missing_data)
+
+    def window_for(self, spec: SLOSpec, window: str | None) -> Window:
+        """The window asked for, or the spec's own.
+
+        Raises:
+            WindowError: invalid window text.
+        """
+        if window is None or window == "":
+            return spec.window
+        return parse_window(window)
+
+    def status(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
+        """Status of one SLO from raw data."""
+        spec = self.spec(slo_id)
+        return compute_status(self.prom.batch(), spec, self.window_for(spec, window), at, self.options())
+
+    def recent_statuses(self, max_age_seconds: float) -> list[dict[str, Any]]:
+        """Every SLO's current status, reused while younger than `max_age_seconds` (for
+        `/metrics`: frequent scrapes must not recompute raw 30-day windows each time)."""
+        now = self.clock()
+        with self._lock:
+            cached = self.extras.get("recent_statuses")
+        if cached is not None and 0 <= (now - cached[0]).total_seconds() < max_age_seconds:
+            return list(cached[1])
+        statuses = self.statuses(None, now.replace(microsecond=0))
+        with self._lock:
+            self.extras["recent_statuses"] = (now, statuses)
+        return statuses
+
+    def statuses(self, window: str | None, at: datetime) -> list[dict[str, Any]]:
+        """Status of every SLO: from recording rules where they exist (per settings), else raw."""
+        specs = list(self.specs.values())
+        batch = self.prom.batch()
+        windows = {spec.id: self.window_for(spec, window) for spec in specs}
+        mode = self.settings.recording_rules
+        # recorded series cover each spec's own rolling window only
+        rolling = [
+            spec for spec in specs if windows[spec.id].kind == "rolling" and windows[spec.id] == spec.window
+        ]
+        by_id: dict[str, dict[str, Any]] = {}
+        if mode != "never" and rolling:
+            by_id = recorded_statuses(batch, rolling, at, require_rules=mode == "auto")
+        for spec in specs:
+            if spec.id not in by_id:
+                by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, self.options())
+        return [by_id[spec.id] for spec in specs]
+
+
+def check_window_text(window: str | None) -> None:
+    """Validate a window query parameter early (raises WindowError)."""
+    if window:
+        text = window.partition("@")[0]
+        if text not in ("month", "week"):
+            parse_duration(text)
+        parse_window(window)
+
+
+__all__ = ["QueryBatch", "ServiceContext", "WindowError", "check_window_text", "utcnow"]
