@@ -148,6 +148,8 @@ class Stack:
                 cwd=comp.cwd(),
                 user=comp.user,
             )
+        else:
+            comp.refresh()
         if wait:
             self.wait_ready([comp], timeout)
         return pid

@@ -51,6 +51,9 @@ class Component:
         """Environment of the process."""
         return self.layout.env()
 
+    def refresh(self) -> None:
+        """Bring a component that already runs up to date with its configuration (default: nothing)."""
+
     def after_stop(self) -> None:
         """Clean up after the process stopped."""
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 import yaml
 
 from stack.components.base import Component, http_ok, tcp_open
@@ -96,6 +97,11 @@ class Prometheus(Component):
         (home / "data").mkdir(parents=True, exist_ok=True)
         cfg = render_prometheus_config(self.layout, self.wanted)
         (home / "prometheus.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+    def refresh(self) -> None:
+        """Rewrite the config (services may have appeared since it started) and reload it."""
+        self.prepare()
+        httpx.post(f"http://{self.layout.addr('prometheus')}/-/reload", timeout=10)
 
     def argv(self) -> Sequence[str]:
         home = self.layout.path("prometheus")
