@@ -15,7 +15,7 @@ from stack.components.apps import APPS, App
 from stack.components.base import Component
 from stack.components.etcd import Etcd, etcd_names
 from stack.components.haproxy import INSTANCES, HAProxy
-from stack.components.nines import NINES_SERVICES, service_available
+from stack.components.nines import NINES_SERVICES
 from stack.components.observability import Alertmanager, Prometheus, Sink
 from stack.components.patroni import NODES, Patroni, cluster_ready, leader_port
 from stack.components.pgbouncer import PgBouncer
@@ -69,9 +69,7 @@ class Stack:
             Sink(layout),
             Alertmanager(layout),
         ]
-        services: list[Component] = [
-            cls(layout) for cls in NINES_SERVICES if with_services and service_available(cls, layout)
-        ]
+        services: list[Component] = [cls(layout) for cls in NINES_SERVICES if with_services]
         names = {c.name for c in [*etcd, *pg, *edge, *services]} | {"pgbouncer", "prometheus"}
         self.phases: list[list[Component]] = [
             [*etcd, *edge],
@@ -188,7 +186,11 @@ class Stack:
 
     def _failure(self, comp: Component, why: str) -> StackError:
         log = self.layout.log(comp.name)
-        return StackError(f"{comp.name} {why}. Last lines of {log}:\n{process.tail(log)}")
+        return StackError(
+            f"{comp.name} {why}. Last lines of {log}:\n{process.tail(log)}\n"
+            "What started so far keeps running: fix the cause and run `python -m stack up` again, "
+            "or `python -m stack down` to stop it."
+        )
 
     def bootstrap_database(self) -> None:
         """Create the app role and database and the monitoring role on the leader (idempotent)."""

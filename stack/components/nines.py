@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,17 +11,9 @@ from stack.components.base import Component, http_ok
 from stack.components.haproxy import INSTANCES
 from stack.components.patroni import NODES, rest_name
 from stack.components.pgbouncer import STATS_USER
-from stack.layout import REPO, Layout
+from stack.layout import REPO
 
 CLUSTER = "demo"
-
-
-def available(module: str) -> bool:
-    """True when our package `module` is installed (the stack runs each service once it exists)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 class Exporter(Component):
@@ -163,9 +154,3 @@ NINES_SERVICES: tuple[type[Exporter] | type[SloApi], ...] = (
     PatroniExporter,
     SloApi,
 )
-
-
-def service_available(cls: type[Component], layout: Layout) -> bool:
-    """Whether the service's package exists in this checkout."""
-    module = getattr(cls, "module", "") or "sloapi.__main__"
-    return available(module + ("" if module.endswith("__main__") else ".__main__"))

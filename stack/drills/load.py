@@ -11,7 +11,6 @@ import contextlib
 import ssl
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -43,7 +42,7 @@ class LoadStats:
     acked: list[int] = field(default_factory=list)
     ok: dict[str, list[float]] = field(default_factory=lambda: {"write": [], "read": [], "http": []})
     failures: list[Failure] = field(default_factory=list)
-    http_served_by: dict[str, int] = field(default_factory=dict)
+    http_served_by: dict[str, list[float]] = field(default_factory=dict)
 
     def first_success_after(self, kind: str, t0: float) -> float | None:
         """Time of the first successful request of `kind` at or after t0."""
@@ -60,18 +59,18 @@ class Load:
     Args:
         write_dsn: the app path for writes (PgBouncer).
         read_dsn: where reads go (HAProxy's replica listener, or PgBouncer).
-        http_urls: tried in order for each request (active HAProxy first, then the passive one,
-            as a client behind a floating virtual IP would end up).
+        http_targets: name -> URL, tried in order for each request (active HAProxy first, then the
+            passive one, as a client behind a floating virtual IP would end up).
         run_id: tags this drill's rows.
         interval: pause between requests of each thread, seconds.
     """
 
     def __init__(
-        self, write_dsn: str, read_dsn: str, http_urls: Sequence[str], run_id: str, interval: float = 0.05
+        self, write_dsn: str, read_dsn: str, http_targets: dict[str, str], run_id: str, interval: float = 0.05
     ) -> None:
         self.write_dsn = write_dsn
         self.read_dsn = read_dsn
-        self.http_urls = list(http_urls)
+        self.http_targets = dict(http_targets)
         self.run_id = run_id
         self.interval = interval
         self.stats = LoadStats()
@@ -153,12 +152,12 @@ class Load:
         with httpx.Client(verify=ctx, timeout=3) as client:
             while not self._stop.is_set():
                 errors = []
-                for url in self.http_urls:
+                for name, url in self.http_targets.items():
                     try:
                         r = client.get(url)
                         r.raise_for_status()
                         with self._lock:
-                            self.stats.http_served_by[url] = self.stats.http_served_by.get(url, 0) + 1
+                            self.stats.http_served_by.setdefault(name, []).append(time.time())
                         self._ok("http")
                         break
                     except httpx.HTTPError as exc:

@@ -56,6 +56,7 @@ class DrillReport:
     repaired_s: float | None
     recovered: bool
     http_served_by: dict[str, int]
+    http_served_during_fault: dict[str, int]
     expectations: list[Expectation] = field(default_factory=list)
 
     @property
@@ -127,7 +128,7 @@ def run_drill(
     load = Load(
         write_dsn=f"{app} port={lay.port('pgbouncer')}",
         read_dsn=f"{app} port={lay.port('haproxy-a.pg-replicas')}",
-        http_urls=[f"https://{lay.addr('haproxy-a.https')}/", f"https://{lay.addr('haproxy-b.https')}/"],
+        http_targets={h: f"https://{lay.addr(h + '.https')}/" for h in ("haproxy-a", "haproxy-b")},
         run_id=run_id,
     )
     exporter_url = f"http://{lay.addr(sc.exporter)}/metrics" if sc.exporter else None
@@ -201,6 +202,7 @@ def _recovered(ctx: Context, timeout: float = 90.0) -> bool:
         if ok and nodes:
             members = {m["name"]: m for m in (cluster_state(ctx.stack.layout) or {}).get("members", [])}
             ok = all(members.get(n, {}).get("state") in ("running", "streaming") for n in nodes)
+        ok = ok and bool(ctx.facts.get("caught_up", True))
         if ok or time.monotonic() > deadline:
             return ok
         time.sleep(1)
@@ -293,7 +295,11 @@ def _report(
         critical_firing_after_settle=critical_left,
         repaired_s=round(repaired_s, 2),
         recovered=recovered,
-        http_served_by=stats.http_served_by,
+        http_served_by={name: len(times) for name, times in stats.http_served_by.items()},
+        http_served_during_fault={
+            name: sum(t0 <= t <= t0 + repaired_s for t in times)
+            for name, times in stats.http_served_by.items()
+        },
     )
     report.expectations = _judge(sc, report, original_leader)
     return report
@@ -353,6 +359,22 @@ def _judge(sc: Scenario, r: DrillReport, original_leader: str | None) -> list[Ex
                 f"write errors within {sc.max_write_errors_window:.0f}s",
                 r.write_error_window_s <= sc.max_write_errors_window,
                 f"window {r.write_error_window_s}s, {r.write_errors} failed writes",
+            )
+        )
+    out.append(
+        Expectation(
+            "no false page (critical alert outside the scenario's, SLO budget alerts apart)",
+            not r.false_pages,
+            ", ".join(r.false_pages) or "none",
+        )
+    )
+    if sc.traffic_moves_to:
+        served = r.http_served_during_fault.get(sc.traffic_moves_to, 0)
+        out.append(
+            Expectation(
+                f"clients served by {sc.traffic_moves_to} during the fault",
+                served > 0,
+                f"{served} requests",
             )
         )
     out.append(

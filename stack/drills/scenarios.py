@@ -68,6 +68,7 @@ class Scenario:
         hold: minimum seconds the fault stays before repair (the drill otherwise repairs as soon
             as what it waits for has happened, or its deadline passed).
         etcd_members: the stack must run at least this many etcd members.
+        traffic_moves_to: the HAProxy instance clients must reach while the fault lasts.
     """
 
     name: str
@@ -85,6 +86,7 @@ class Scenario:
     max_write_errors_window: float | None = 30.0
     hold: float = 0.0
     etcd_members: int = 1
+    traffic_moves_to: str | None = None
     quick: bool = False
 
 
@@ -203,14 +205,19 @@ def _pause_replay(ctx: Context) -> None:
 
 
 def _resume_replay(ctx: Context) -> None:
+    """Resume replay and wait until the replica has replayed everything it received."""
     port = ctx.stack.port(ctx.facts["victim"])
+    query = "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"
     with psycopg.connect(ctx.superuser_dsn(port), autocommit=True) as conn:
         conn.execute("SELECT pg_wal_replay_resume()")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if all(m.get("lag") in (0, None) or m.get("lag") == 0 for m in ctx.replicas()):
-            return
-        time.sleep(1)
+        deadline = time.monotonic() + 120
+        caught_up = False
+        while not caught_up and time.monotonic() < deadline:
+            row = conn.execute(query).fetchone()
+            caught_up = bool(row and row[0])
+            if not caught_up:
+                time.sleep(1)
+    ctx.facts["caught_up"] = caught_up
 
 
 def _lagging(ctx: Context) -> Predicate:
@@ -283,6 +290,7 @@ SCENARIOS: dict[str, Scenario] = {
             # PgBouncer reaches the primary through haproxy-a: without a floating IP its writes stop
             # until haproxy-a is back. The drill reports the window instead of judging it.
             max_write_errors_window=None,
+            traffic_moves_to="haproxy-b",
         ),
         Scenario(
             "pgbouncer-restart",

@@ -34,6 +34,7 @@ def _check(stack: Stack, name: str, settle: float) -> None:
 
 
 @pytest.mark.stack
+@pytest.mark.timeout(1800)  # may first wait up to 11 minutes for an earlier event's alert to clear
 @pytest.mark.parametrize("name", QUICK)
 def test_quick_drill(stack: Stack, name: str) -> None:
     _check(stack, name, settle=20)
@@ -60,6 +61,7 @@ def demo_stack() -> Iterator[Stack]:
 
 
 @pytest.mark.drill
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("name", SLOW)
 def test_drill(demo_stack: Stack, name: str) -> None:
     _check(demo_stack, name, settle=120)

@@ -86,9 +86,9 @@ def _admin_state(stack: Stack, instance: str, backend: str, server: str) -> str:
 
 
 def _require_exporters(stack: Stack, *jobs: str) -> None:
-    """Skip unless the stack runs our exporter of each job; then wait until Prometheus scrapes it."""
-    if missing := [j for j in jobs if stack.pid(f"{j}-exporter") is None]:
-        pytest.skip(f"exporters not running in the stack yet: {', '.join(missing)}")
+    """Fail unless the stack runs our exporter of each job; then wait until Prometheus scrapes it."""
+    missing = [j for j in jobs if stack.pid(f"{j}-exporter") is None]
+    assert missing == [], f"exporters not running in the stack: {', '.join(missing)}"
     url = f"http://{stack.addr('prometheus')}/api/v1/query"
 
     def scraped() -> bool | None:
@@ -134,6 +134,7 @@ def test_watchdog_reaches_the_heartbeat_webhook(stack: Stack) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # polls alerts with generous deadlines on a loaded machine
 def test_injected_faults_fire_and_reach_alertmanager_and_email(stack: Stack) -> None:
     """A HAProxy server disabled and the Patroni leader stopped: the matching alerts fire."""
     _require_exporters(stack, "haproxy", "patroni")
