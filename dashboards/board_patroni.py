@@ -79,7 +79,7 @@ def build() -> dict[str, Any]:
         Row("Replication"),
         Panel(
             "Replication lag (time)",
-            "Replay lag per replica: measured on the leader, else estimated (warning above "
+            "Replay lag per replica: the larger of measured (on the leader) and estimated (warning above "
             "100 ms, critical above 1 s).",
             "s",
             [q(f"patroni_member:replay_lag_seconds:measured_or_estimate{{{CL}}}", "{{member}}")],

@@ -63,7 +63,10 @@ def make_parser(spec: ExporterSpec) -> argparse.ArgumentParser:
 
 
 def load_targets(spec: ExporterSpec, args: argparse.Namespace) -> tuple[list[Target], bool]:
-    """Return the targets and whether they carry a `target` label (config file given).
+    """Return the targets and whether they carry a `target` label.
+
+    They do when they come from a config file (even one target, so that adding a second later
+    changes no series) or when there is more than one of them (several flag targets).
 
     Raises:
         ConfigError: bad config file, bad target, or no target at all.
@@ -84,7 +87,7 @@ def load_targets(spec: ExporterSpec, args: argparse.Namespace) -> tuple[list[Tar
             spec.check_target(t)
         except ConfigError as e:
             raise ConfigError(f"{t.source}: {e}") from None
-    return targets, from_file
+    return targets, from_file or len(targets) > 1
 
 
 def build(spec: ExporterSpec, argv: Sequence[str] | None = None) -> tuple[Collector, ExporterServer]:
@@ -97,7 +100,7 @@ def build(spec: ExporterSpec, argv: Sequence[str] | None = None) -> tuple[Collec
     args = make_parser(spec).parse_args(argv)
     setup_logging(args.log_level, args.log_format)
     targets, labelled = load_targets(spec, args)
-    collector = Collector(spec.namespace, targets, spec.scrape, target_label=labelled)
+    collector = spec.collector_factory(spec.namespace, targets, spec.scrape, labelled)
     try:
         server = make_server(collector, args.listen_address, args.telemetry_path, spec.description)
     except ValueError as e:

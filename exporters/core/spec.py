@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exporters.core.config import Target
 from exporters.core.metrics import Family
 
+if TYPE_CHECKING:  # collect.py imports `Scrape` from here
+    from exporters.core.collect import Collector
+
 Scrape = Callable[[Target], Iterable[Family]]
+# (namespace, targets, scrape, target_label) -> the collector the server serves
+CollectorFactory = Callable[[str, Sequence[Target], Scrape, bool], "Collector"]
 
 
 def _no_flags(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +28,15 @@ def _no_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _accept(target: Target) -> None:
     """Accept every target."""
+
+
+def plain_collector(
+    namespace: str, targets: Sequence[Target], scrape: Scrape, target_label: bool
+) -> Collector:
+    """The default `collector_factory`: the framework's own `Collector`."""
+    from exporters.core.collect import Collector
+
+    return Collector(namespace, targets, scrape, target_label)
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,9 @@ class ExporterSpec:
         add_flags: adds the exporter's own flags to the parser.
         options_from_flags: exporter options from flags (config keys override them).
         check_target: validates a target at start; raises `ConfigError`.
+        collector_factory: builds the collector from `(namespace, targets, scrape,
+            target_label)`; the framework's `Collector` by default (a subclass fits). Called
+            after logging is set up; what it acquires, the collector's `close()` releases.
     """
 
     namespace: str
@@ -48,3 +65,4 @@ class ExporterSpec:
     add_flags: Callable[[argparse.ArgumentParser], None] = _no_flags
     options_from_flags: Callable[[argparse.Namespace], dict[str, Any]] = _no_options
     check_target: Callable[[Target], None] = _accept
+    collector_factory: CollectorFactory = plain_collector

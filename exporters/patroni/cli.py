@@ -5,26 +5,21 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
-import sys
-import threading
 from collections.abc import Sequence
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from exporters.core.cli import load_targets, make_parser
+from exporters.core.cli import build as build_exporter
+from exporters.core.cli import run
+from exporters.core.collect import Collector
 from exporters.core.config import Target
-from exporters.core.errors import ConfigError
-from exporters.core.logs import mask, setup_logging
-from exporters.core.server import ExporterServer, make_server
-from exporters.core.spec import ExporterSpec
+from exporters.core.server import ExporterServer
+from exporters.core.spec import ExporterSpec, Scrape
 from exporters.patroni.client import check_url, make_client
 from exporters.patroni.collector import PatroniCollector
 from exporters.patroni.pgstat import monitoring_password
 from exporters.patroni.scrape import PatroniScraper
 
-log = logging.getLogger("exporters.cli")
 DEFAULT_LISTEN = "127.0.0.1:9547"
 # flag dest -> option key (the same keys are accepted in the config file)
 OPTION_FLAGS = {
@@ -68,7 +63,7 @@ def options_from_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def targets_from_flags(args: argparse.Namespace) -> list[Target]:
-    """One target per `--patroni.url`, named by its `host:port`."""
+    """One target per `--patroni.url`, named by its `host:port` (several get a `target` label)."""
     targets: list[Target] = []
     for url in args.patroni_url:
         name = urlsplit(url).netloc.rsplit("@", 1)[-1] or url
@@ -84,8 +79,21 @@ def check_target(t: Target) -> None:
         monitoring_password(t.options, os.environ)
 
 
-def make_spec(scraper: PatroniScraper) -> ExporterSpec:
-    """The exporter's spec around one scraper."""
+def make_spec(scraper: PatroniScraper | None = None) -> ExporterSpec:
+    """The exporter's spec around one scraper (a new one if not given).
+
+    Its collector de-duplicates the cluster series across targets and closes the scraper when
+    it is closed.
+    """
+    scraper = scraper or PatroniScraper()
+
+    def collector(
+        namespace: str, targets: Sequence[Target], scrape: Scrape, target_label: bool
+    ) -> PatroniCollector:
+        # httpx logs every request at info; keep it to warnings (logging is set up by now)
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+        return PatroniCollector(namespace, targets, scrape, target_label, on_close=scraper.close)
+
     return ExporterSpec(
         namespace="patroni",
         description="Patroni exporter (node, cluster, failovers, replication lag)",
@@ -95,62 +103,23 @@ def make_spec(scraper: PatroniScraper) -> ExporterSpec:
         add_flags=add_flags,
         options_from_flags=options_from_flags,
         check_target=check_target,
+        collector_factory=collector,
     )
 
 
 def build(
     argv: Sequence[str] | None = None, scraper: PatroniScraper | None = None
-) -> tuple[PatroniCollector, ExporterServer, PatroniScraper]:
-    """Parse flags, load targets and bind the server without serving.
-
-    Several `--patroni.url` flags get a `target` label, as targets from a config file do.
+) -> tuple[Collector, ExporterServer, PatroniScraper]:
+    """The framework's `build` for this exporter, also returning the scraper it uses.
 
     Raises:
         ConfigError: invalid flags or config.
     """
     scraper = scraper or PatroniScraper()
-    spec = make_spec(scraper)
-    args = make_parser(spec).parse_args(argv)
-    setup_logging(args.log_level, args.log_format)
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
-    targets, labelled = load_targets(spec, args)
-    collector = PatroniCollector(
-        spec.namespace, targets, spec.scrape, target_label=labelled or len(targets) > 1
-    )
-    try:
-        server = make_server(collector, args.listen_address, args.telemetry_path, spec.description)
-    except (ValueError, OSError) as e:
-        collector.close()
-        scraper.close()
-        raise ConfigError(f"--web.listen-address {args.listen_address}: {e}") from None
-    log.info(
-        "listening",
-        extra={"fields": {"address": args.listen_address, "targets": ",".join(collector.targets)}},
-    )
+    collector, server = build_exporter(make_spec(scraper), argv)
     return collector, server, scraper
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run until SIGINT/SIGTERM; exit status 2 on a configuration error."""
-    try:
-        collector, server, scraper = build(argv)
-    except ConfigError as e:
-        print(f"patroni-exporter: {mask(str(e))}", file=sys.stderr)
-        return 2
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-        collector.close()
-        scraper.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    """Run until SIGINT/SIGTERM (console script `patroni-exporter`); 2 on a configuration error."""
+    return run(make_spec(), argv)

@@ -16,7 +16,12 @@ from exporters.core.errors import ConfigError, ParseError, TargetError
 ENDPOINTS = ("/patroni", "/cluster", "/history")
 
 
-def _secret(options: Mapping[str, Any], prefix: str, env: Mapping[str, str]) -> str | None:
+def secret(options: Mapping[str, Any], prefix: str, env: Mapping[str, str]) -> str | None:
+    """The secret named by option `<prefix>_file` (a file) or `<prefix>_env` (a variable), if set.
+
+    Raises:
+        ConfigError: the file cannot be read or the variable is not set (naming the option).
+    """
     path = options.get(f"{prefix}_file")
     if path:
         try:
@@ -88,7 +93,7 @@ def make_client(
     user = options.get("basic_auth_user")
     auth = None
     if user:
-        auth = httpx.BasicAuth(str(user), _secret(options, "basic_auth_password", env) or "")
+        auth = httpx.BasicAuth(str(user), secret(options, "basic_auth_password", env) or "")
     return httpx.Client(
         auth=auth,
         verify=ssl_context(options) if tls else False,

@@ -16,6 +16,7 @@ from exporters.core.metrics import Family, merge
 
 VIEW_PREFIX = "patroni_cluster_"
 VIEW_ANCHOR = "patroni_cluster_members"
+OWN_PREFIX = "patroni_replication_"
 Key = tuple[tuple[str, str], ...]
 
 
@@ -28,19 +29,40 @@ def _key(const: Mapping[str, str], fam: Family, values: tuple[str, ...]) -> Key:
     return (*sorted(const.items()), ("scope", values[fam.labels.index("scope")]))
 
 
-def shared_families(results: Sequence[tuple[Mapping[str, str], list[Family]]]) -> list[Family]:
+def node_name(families: Sequence[Family]) -> str | None:
+    """The member name in a target's node families (their `name` label), if any."""
+    for fam in families:
+        if "name" in fam.labels and "scope" in fam.labels:
+            for values, _ in fam.rows:
+                return values[fam.labels.index("name")]
+    return None
+
+
+def shared_families(
+    results: Sequence[tuple[Mapping[str, str], list[Family]]],
+    owners: Sequence[str | None] | None = None,
+) -> list[Family]:
     """Merge the cluster-scoped families of several targets, one copy per cluster.
 
     Args:
         results: per successful target, in configuration order: its constant labels and its
             cluster-scoped families.
+        owners: per result, the member name of the target's node (None if unknown): its
+            `patroni_replication_*` rows of that member win over other targets' rows.
     """
     chosen: dict[Key, int] = {}
+    own: dict[tuple[str, tuple[str, ...]], int] = {}
     for i, (const, fams) in enumerate(results):
+        owner = owners[i] if owners is not None else None
         for fam in fams:
             if fam.name == VIEW_ANCHOR:
                 for values, _ in fam.rows:
                     chosen.setdefault(_key(const, fam, values), i)
+            if owner is not None and fam.name.startswith(OWN_PREFIX) and "member" in fam.labels:
+                at = fam.labels.index("member")
+                for values, _ in fam.rows:
+                    if values[at] == owner:
+                        own.setdefault((fam.name, tuple(const.values()) + values), i)
     out: dict[tuple[str, tuple[str, ...]], Family] = {}
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for i, (const, fams) in enumerate(results):
@@ -55,7 +77,7 @@ def shared_families(results: Sequence[tuple[Mapping[str, str], list[Family]]]) -
                 if view and chosen.get(_key(const, fam, values), i) != i:
                     continue
                 row = prefix + values
-                if (fam.name, row) in seen:
+                if (fam.name, row) in seen or own.get((fam.name, row), i) != i:
                     continue
                 seen.add((fam.name, row))
                 merged.rows.append((row, value))

@@ -1,4 +1,4 @@
-"""Read `pg_stat_replication` on the current leader (psycopg 3) for lag in seconds.
+"""Read `pg_stat_replication` on the current leader (psycopg 3) for lag in seconds and bytes.
 
 The leader's host and port come from `/cluster` (what Patroni stored in the DCS); user, database
 and TLS settings come from the configured monitoring DSN; the password from the DSN, a file or
@@ -8,19 +8,27 @@ an environment variable. A role in `pg_monitor` is enough.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from exporters.core.errors import ConfigError, TargetError
-from exporters.patroni.lag import StandbyLag
+from exporters.core.errors import TargetError
+from exporters.patroni.client import secret
+from exporters.patroni.lag import LeaderReading, StandbyLag
 
+# The leader's clock and, on a primary only, its current WAL location in bytes.
+LEADER_QUERY = """
+SELECT pg_catalog.pg_is_in_recovery(),
+       extract(epoch FROM pg_catalog.clock_timestamp())::float8,
+       CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL
+            ELSE pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), '0/0')::float8 END
+"""
 QUERY = """
 SELECT coalesce(application_name, ''), coalesce(state, ''), coalesce(sync_state, ''),
        extract(epoch FROM write_lag)::float8,
        extract(epoch FROM flush_lag)::float8,
-       extract(epoch FROM replay_lag)::float8
+       extract(epoch FROM replay_lag)::float8,
+       pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), replay_lsn)::float8
 FROM pg_catalog.pg_stat_replication
 ORDER BY 1
 """
@@ -34,25 +42,16 @@ def monitoring_password(options: Mapping[str, Any], env: Mapping[str, str]) -> s
     Raises:
         ConfigError: the file cannot be read or the variable is not set.
     """
-    path = options.get("monitoring_password_file") or options.get("password_file")
-    if path:
-        try:
-            return Path(str(path)).read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise ConfigError(f"monitoring_password_file: cannot read {path}: {e.strerror}") from None
-    var = options.get("monitoring_password_env") or options.get("password_env")
-    if var:
-        value = env.get(str(var))
-        if value is None:
-            raise ConfigError(f"monitoring_password_env: variable {var} is not set")
-        return value
+    for prefix in ("monitoring_password", "password"):
+        if options.get(f"{prefix}_file") or options.get(f"{prefix}_env"):
+            return secret(options, prefix, env)
     return None
 
 
 def read_replication(
     dsn: str, host: str, port: int | None, password: str | None, timeout: float
-) -> tuple[list[StandbyLag], bool]:
-    """Query the leader; return its standbys and whether it really is a primary.
+) -> LeaderReading:
+    """Query the leader: its clock and location, and its standbys when it really is a primary.
 
     Raises:
         TargetError: cannot connect or query (the message never holds the password).
@@ -70,10 +69,15 @@ def read_replication(
         kwargs["password"] = password
     try:
         with psycopg.connect(dsn, **kwargs) as conn:
-            in_recovery = conn.execute("SELECT pg_catalog.pg_is_in_recovery()").fetchone()
-            rows = conn.execute(QUERY).fetchall()
+            head = conn.execute(LEADER_QUERY).fetchone()
+            primary = head is not None and head[0] is False
+            rows = conn.execute(QUERY).fetchall() if primary else []
     except psycopg.Error as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TargetError(f"pg_stat_replication on {host}:{port}: {first}") from None
-    primary = in_recovery is not None and in_recovery[0] is False
-    return [StandbyLag(str(a), str(s), str(y), w, f, r) for a, s, y, w, f, r in rows], primary
+    return LeaderReading(
+        primary=primary,
+        clock=None if head is None else head[1],
+        location=None if head is None else head[2],
+        standbys=[StandbyLag(str(r[0]), str(r[1]), str(r[2]), *r[3:7]) for r in rows],
+    )

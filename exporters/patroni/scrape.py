@@ -3,6 +3,9 @@
 `/patroni` is required (its failure fails the target: `patroni_up 0`). `/cluster`, `/history`
 and the optional `pg_stat_replication` query only add series; when one of them fails the node
 series are still served and `patroni_exporter_source_up{source}` says which part is missing.
+With a monitoring DSN, `/patroni` is read after `/cluster` and the leader's query, so that the
+replay lag of the target's own replica compares it with what the leader had already written
+(see `exporters.patroni.lag`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,13 @@ from exporters.core.metrics import Family
 from exporters.patroni import client as http
 from exporters.patroni.cluster import ClusterView, cluster_families, parse_cluster
 from exporters.patroni.history import history_families, parse_history
-from exporters.patroni.lag import estimate_families, estimate_replay_lag, replication_families
+from exporters.patroni.lag import (
+    LeaderReading,
+    behind_leader,
+    estimate_families,
+    replication_families,
+    stall_replay_lag,
+)
 from exporters.patroni.node import member_name, node_families, parse_node
 from exporters.patroni.pgstat import monitoring_password, read_replication
 
@@ -79,8 +88,20 @@ class PatroniScraper:
         side: dict[str, Future[object]] = {
             p: self._pool.submit(http.get_json, client, base, p) for p in ("/cluster", "/history")
         }
+        ok: dict[str, bool] = {}
+        leader, offset = None, 0.0
+        dsn = bool(target.options.get("monitoring_dsn"))
+        if dsn:
+            # The leader first, then /patroni: a replica that has not replayed by then what the
+            # leader had written is really behind, not merely asked a moment earlier.
+            cluster_doc, view = self._side(target, side["/cluster"], "/cluster", parse_cluster)
+            leader = self._read_leader(target, view, ok)
+            if leader is not None and leader.clock is not None:
+                offset = leader.clock - self._clock()  # "now" on the leader's clock
         node = parse_node(http.get_json(client, base, "/patroni"))
-        cluster_doc, view = self._side(target, side["/cluster"], "/cluster", parse_cluster)
+        now = self._clock() + offset
+        if not dsn:
+            cluster_doc, view = self._side(target, side["/cluster"], "/cluster", parse_cluster)
         _, history = self._side(target, side["/history"], "/history", parse_history)
         netloc = urlsplit(base).netloc.rsplit("@", 1)[-1]
         name = (
@@ -88,19 +109,18 @@ class PatroniScraper:
         )
         scope = node.scope
         out = node_families(node, name)
-        ok = {"/cluster": view is not None, "/history": history is not None}
+        ok.update({"/cluster": view is not None, "/history": history is not None})
         if view is not None:
             out += cluster_families(view, scope)
         if history is not None:
             out += history_families(history, scope)
-        measured = self._measured_lag(target, view, scope, ok)
-        if measured is not None:
-            out += measured
-        elif view is not None:
-            own = next((m for m in view.members if m.name == name), None)
-            est = estimate_replay_lag(node, own, self._clock())
-            if est is not None:
-                out += estimate_families(scope, name, est)
+        own = next((m for m in view.members if m.name == name), None) if view is not None else None
+        stall = stall_replay_lag(node, behind_leader(node, leader, own), now)
+        if leader is not None and leader.primary:
+            stalled = {name: stall} if stall is not None else None
+            out += replication_families(leader.standbys, scope, stalled)
+        if stall is not None:
+            out += estimate_families(scope, name, stall)
         out.append(_source_up(ok))
         return out
 
@@ -117,9 +137,9 @@ class PatroniScraper:
             self._warn(target, path, f"{type(e).__name__}: {e}")
             return None, None
 
-    def _measured_lag(
-        self, target: Target, view: ClusterView | None, scope: str, ok: dict[str, bool]
-    ) -> list[Family] | None:
+    def _read_leader(
+        self, target: Target, view: ClusterView | None, ok: dict[str, bool]
+    ) -> LeaderReading | None:
         dsn = target.options.get("monitoring_dsn")
         if not dsn:
             return None
@@ -129,13 +149,13 @@ class PatroniScraper:
             return None
         try:
             password = monitoring_password(target.options, self._env)
-            rows, primary = read_replication(str(dsn), leader.host, leader.port, password, target.timeout)
+            reading = read_replication(str(dsn), leader.host, leader.port, password, target.timeout)
         except ExporterError as e:
             self._warn(target, "pg_stat_replication", str(e))
             ok["pg_stat_replication"] = False
             return None
-        ok["pg_stat_replication"] = primary
-        return replication_families(rows, scope) if primary else None
+        ok["pg_stat_replication"] = reading.primary
+        return reading
 
     def _warn(self, target: Target, source: str, message: str) -> None:
         message = mask(message)

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from stack import process
-from stack.components.patroni import Patroni, cluster_state, rest_name
+from stack.components.patroni import NODES, Patroni, cluster_state, rest_name
 from stack.drills.watch import Predicate, Samples, find
 from stack.runner import Stack
 
@@ -115,19 +115,14 @@ def _switchover(ctx: Context) -> None:
     ]
     assert leader and candidates, "switchover needs a leader and a replica"
     ctx.facts["victim"], ctx.facts["candidate"] = leader, candidates[0]
-    cfg = ctx.patroni(leader).home / "patroni.yml"
+    _patronictl(ctx, "switchover", "--leader", leader, "--candidate", candidates[0], "--force")
+
+
+def _patronictl(ctx: Context, *args: str) -> None:
+    """Run patronictl as postgres with the current leader's (else pg-1's) configuration."""
+    cfg = ctx.patroni(ctx.leader() or NODES[0]).home / "patroni.yml"
     subprocess.run(
-        [
-            "patronictl",
-            "-c",
-            str(cfg),
-            "switchover",
-            "--leader",
-            leader,
-            "--candidate",
-            candidates[0],
-            "--force",
-        ],
+        ["patronictl", "-c", str(cfg), *args],
         check=True,
         capture_output=True,
         timeout=120,
@@ -200,24 +195,34 @@ def _stop_many(*names: str) -> Callable[[Context], None]:
 def _pause_replay(ctx: Context) -> None:
     replica = next((m for m in ctx.replicas() if m.get("role") == "replica"), None) or ctx.replicas()[0]
     ctx.facts["victim"] = replica["name"]
-    with psycopg.connect(ctx.superuser_dsn(int(replica["port"])), autocommit=True) as conn:
-        conn.execute("SELECT pg_wal_replay_pause()")
+    # Patroni (3.0+, PostgreSQL 14+) resumes a paused replay within one loop unless the cluster
+    # is in maintenance mode: hold the pause for the length of the fault.
+    _patronictl(ctx, "pause", "--wait")
+    try:
+        with psycopg.connect(ctx.superuser_dsn(int(replica["port"])), autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")
+    except BaseException:
+        _patronictl(ctx, "resume", "--wait")
+        raise
 
 
 def _resume_replay(ctx: Context) -> None:
     """Resume replay and wait until the replica has replayed everything it received."""
     port = ctx.stack.port(ctx.facts["victim"])
     query = "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"
-    with psycopg.connect(ctx.superuser_dsn(port), autocommit=True) as conn:
-        conn.execute("SELECT pg_wal_replay_resume()")
-        deadline = time.monotonic() + 120
-        caught_up = False
-        while not caught_up and time.monotonic() < deadline:
-            row = conn.execute(query).fetchone()
-            caught_up = bool(row and row[0])
-            if not caught_up:
-                time.sleep(1)
-    ctx.facts["caught_up"] = caught_up
+    try:
+        with psycopg.connect(ctx.superuser_dsn(port), autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
+            deadline = time.monotonic() + 120
+            caught_up = False
+            while not caught_up and time.monotonic() < deadline:
+                row = conn.execute(query).fetchone()
+                caught_up = bool(row and row[0])
+                if not caught_up:
+                    time.sleep(1)
+        ctx.facts["caught_up"] = caught_up
+    finally:
+        _patronictl(ctx, "resume", "--wait")
 
 
 def _lagging(ctx: Context) -> Predicate:
@@ -326,7 +331,8 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "replication-lag",
-            "replay paused on a replica long enough to cross the lag thresholds",
+            "replay paused on a replica past the lag thresholds (cluster in maintenance mode, "
+            "or Patroni would resume replay)",
             _pause_replay,
             _resume_replay,
             exporter="patroni-exporter",

@@ -6,11 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from exporters.core.cli import make_parser
+from exporters.core.cli import load_targets, make_parser
 from exporters.core.config import Target
 from exporters.core.errors import ConfigError
-from exporters.patroni.cli import check_target, main, make_spec, options_from_flags, targets_from_flags
+from exporters.core.metrics import sample_value
+from exporters.patroni.cli import (
+    build,
+    check_target,
+    main,
+    make_spec,
+    options_from_flags,
+    targets_from_flags,
+)
 from exporters.patroni.client import check_url
+from exporters.patroni.collector import PatroniCollector
 from exporters.patroni.pgstat import monitoring_password
 from exporters.patroni.scrape import PatroniScraper
 
@@ -100,3 +109,27 @@ def test_main_refuses_to_start_without_target(capsys: pytest.CaptureFixture[str]
 def test_main_masks_a_password_in_the_url(capsys: pytest.CaptureFixture[str]):
     assert main(["--patroni.url", "http://u:topsecret@127.0.0.1:1"]) == 2
     assert "topsecret" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("urls", "labelled"),
+    [(["http://127.0.0.1:1"], False), (["http://127.0.0.1:1", "http://127.0.0.1:2"], True)],
+)
+def test_shared_build_uses_the_patroni_collector_and_labels_several_flag_targets(
+    urls: list[str], labelled: bool
+):
+    argv = [f"--patroni.url={u}" for u in urls] + ["--web.listen-address=127.0.0.1:0", "--patroni.timeout=2s"]
+    scraper = PatroniScraper()
+    assert load_targets(make_spec(scraper), make_parser(make_spec(scraper)).parse_args(argv))[1] is labelled
+    collector, server, same = build(argv, scraper)
+    try:
+        assert isinstance(collector, PatroniCollector) and same is scraper
+        fams = collector.collect()  # nothing listens on ports 1 and 2: each target is down
+        for u in urls:
+            labels = {"target": u.removeprefix("http://")} if labelled else {}
+            assert sample_value(fams, "patroni_up", labels) == 0
+    finally:
+        server.server_close()
+        collector.close()
+    with pytest.raises(RuntimeError):  # closing the collector closed the scraper's pool
+        scraper.scrape(Target("t", urls[0], timeout=1))

@@ -14,7 +14,7 @@ from exporters.core.errors import ParseError
 from exporters.core.metrics import render
 from exporters.patroni.cluster import cluster_families, parse_cluster
 from exporters.patroni.history import history_families, parse_history
-from exporters.patroni.lag import estimate_replay_lag
+from exporters.patroni.lag import behind_leader, stall_replay_lag
 from exporters.patroni.node import member_name, node_families, parse_node
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "patroni"
@@ -105,7 +105,7 @@ def test_cluster_parse_or_parse_error(doc: Any):
     check_rendered(render(cluster_families(view, "s")))
     node = parse_node(fixture("replica_patroni.json"))
     for m in view.members:
-        lag = estimate_replay_lag(node, m, 2e9)
+        lag = stall_replay_lag(node, behind_leader(node, None, m), 2e9)
         assert lag is None or lag >= 0
 
 

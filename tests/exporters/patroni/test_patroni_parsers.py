@@ -13,7 +13,6 @@ from exporters.core.errors import ParseError
 from exporters.core.metrics import Family, render, sample_value
 from exporters.patroni.cluster import cluster_families, parse_cluster
 from exporters.patroni.history import history_families, parse_history
-from exporters.patroni.lag import StandbyLag, estimate_replay_lag, replication_families
 from exporters.patroni.node import member_name, node_families, parse_node, version_number
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "patroni"
@@ -203,34 +202,6 @@ def test_history():
     assert val(mixed, "patroni_cluster_failovers_total", scope="s") == 3
     assert val(mixed, "patroni_cluster_last_failover_timestamp_seconds", scope="s") == 1714649400.5
     assert val(mixed, "patroni_cluster_last_failover_timeline", scope="s") == 4
-
-
-def test_replication_lag_from_pg_stat_replication():
-    rows = [
-        StandbyLag("pg-2", "streaming", "sync", 0.001, 0.002, 0.0035),
-        StandbyLag("pg-3", "streaming", "async", None, None, None),
-        StandbyLag("pg-4", "catchup", "async", None, None, None),
-    ]
-    fams = replication_families(rows, "n")
-    assert val(fams, "patroni_replication_replay_lag_seconds", scope="n", member="pg-2") == 0.0035
-    assert val(fams, "patroni_replication_flush_lag_seconds", scope="n", member="pg-3") == 0
-    assert val(fams, "patroni_replication_replay_lag_seconds", scope="n", member="pg-4") is None
-    assert val(fams, "patroni_replication_sync_state", scope="n", member="pg-2", sync_state="sync") == 1
-    assert val(fams, "patroni_replication_sync_state", scope="n", member="pg-3", sync_state="sync") == 0
-
-
-def test_lag_estimate():
-    view = parse_cluster(load("old_master_cluster.json"))
-    members = {m.name: m for m in view.members}
-    replica = parse_node(load("replica_patroni.json"))
-    ts = replica.replayed_timestamp
-    assert ts is not None
-    assert estimate_replay_lag(replica, members["b"], ts + 2.5) == pytest.approx(2.5)
-    assert estimate_replay_lag(replica, members["c"], ts + 2.5) is None  # lag unknown
-    caught_up = parse_cluster(load("healthy_cluster.json")).members[1]
-    assert estimate_replay_lag(replica, caught_up, ts + 100) == 0
-    leader = parse_node(load("leader_patroni.json"))
-    assert estimate_replay_lag(leader, members["b"], ts) is None
 
 
 @pytest.mark.parametrize(
