@@ -32,6 +32,7 @@ OPTION_FLAGS = {
     "monitoring_dsn": "libpq DSN (without host/port) to read pg_stat_replication on the leader",
     "monitoring_password_file": "file holding the monitoring DSN's password",
     "monitoring_password_env": "environment variable holding the monitoring DSN's password",
+    "monitoring_hosts": "comma-separated hosts, besides the targets' own, the monitoring DSN may reach",
 }
 
 
@@ -92,6 +93,7 @@ def make_spec(scraper: PatroniScraper | None = None) -> ExporterSpec:
     ) -> PatroniCollector:
         # httpx logs every request at info; keep it to warnings (logging is set up by now)
         logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+        scraper.allow_hosts(targets)
         return PatroniCollector(namespace, targets, scrape, target_label, on_close=scraper.close)
 
     return ExporterSpec(

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +63,22 @@ class PatroniScraper:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="patroni-get")
         self._warned: dict[tuple[str, str], str] = {}
+        self.monitoring_hosts: set[str] = set()
+
+    def allow_hosts(self, targets: Iterable[Target]) -> None:
+        """Hosts the monitoring DSN may be sent to: the targets' own hosts and their `monitoring_hosts`.
+
+        The leader's address comes from `/cluster`, i.e. from an answer: the password is only ever
+        sent to a host the configuration names.
+        """
+        for t in targets:
+            host = urlsplit(t.address).hostname
+            if host:
+                self.monitoring_hosts.add(host)
+            extra = t.options.get("monitoring_hosts") or []
+            if isinstance(extra, str):
+                extra = extra.split(",")
+            self.monitoring_hosts.update(str(h).strip() for h in extra if str(h).strip())
 
     def close(self) -> None:
         """Close the HTTP clients and the thread pool."""
@@ -145,6 +161,15 @@ class PatroniScraper:
             return None
         leader = view.leader if view is not None else None
         if leader is None or not leader.host:
+            ok["pg_stat_replication"] = False
+            return None
+        if leader.host not in self.monitoring_hosts:
+            self._warn(
+                target,
+                "pg_stat_replication",
+                f"leader host {leader.host} is neither a target's host nor in monitoring_hosts: "
+                "not connecting",
+            )
             ok["pg_stat_replication"] = False
             return None
         try:
