@@ -17,6 +17,8 @@ SLOTH_SPEC = "prometheus/v1"
 MODE = "sloapi-gen-prom"
 ID_LABELS = ("sloth_id", "sloth_service", "sloth_slo")
 
+RUNBOOK = "docs/runbooks.md#slo-budget-burn"
+
 
 def _selector(spec: SLOSpec) -> str:
     return f'sloth_id="{spec.id}", sloth_service="{spec.service}", sloth_slo="{spec.name}"'
@@ -179,11 +181,20 @@ def _alert_rules(spec: SLOSpec, warn: Callable[[str], None]) -> list[dict[str, A
             **(alerting.page_labels if severity == "page" else alerting.ticket_labels),
             "sloth_severity": severity,
         }
+        windows = ", ".join(
+            f"{t.long_window}/{t.short_window} at {t.factor}x"
+            for t in tiers_for(spec.window.seconds, budget)
+            if t.severity == severity
+        )
         annotations = {
             "title": f"({severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} "
             "SLO error budget burn rate is too fast.",
             "summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget "
             "burn rate is over the expected.",
+            "description": f"SLO {spec.id} (objective {spec.objective.percent}%, {spec.window.name} window) "
+            f"burns its error budget too fast in both windows of a {severity} tier ({windows}); "
+            "its figures: GET /api/v1/slos/{{$labels.sloth_id}}/status.",
+            "runbook_url": RUNBOOK,
             **alerting.annotations,
             **(alerting.page_annotations if severity == "page" else alerting.ticket_annotations),
         }
@@ -208,6 +219,10 @@ def _alert_rules(spec: SLOSpec, warn: Callable[[str], None]) -> list[dict[str, A
             },
             "annotations": {
                 "summary": f"No SLI data for SLO {spec.id}: its metrics are missing.",
+                "description": f"slo:sli_error:ratio_rate5m of {spec.id} has been absent for 15 minutes: "
+                "its SLI queries match no series (an exporter down, a metric or label renamed), so its "
+                "error budget cannot be computed.",
+                "runbook_url": RUNBOOK,
             },
         }
     )
@@ -224,6 +239,9 @@ def _alert_rules(spec: SLOSpec, warn: Callable[[str], None]) -> list[dict[str, A
             },
             "annotations": {
                 "summary": f"SLO {spec.id} has spent its whole error budget over its period.",
+                "description": f"SLO {spec.id} (objective {spec.objective.percent}%) has no error budget "
+                f"left over its {spec.window.name} window: any further error breaks the objective.",
+                "runbook_url": RUNBOOK,
             },
         }
     )

@@ -20,11 +20,19 @@ ANNOTATIONS = {
 }
 
 
+TIERS = {"page": "1h/5m at 14.4x, 6h/30m at 6x", "ticket": "1d/2h at 3x, 3d/6h at 1x"}
+
+
 def alert(severity: str, label: str) -> dict:
     title = f"({severity}) web availability SLO error budget burn rate is too fast."
+    description = (
+        f"SLO web-availability (objective 99.9%, 30d window) burns its error budget too fast in both "
+        f"windows of a {severity} tier ({TIERS[severity]}); its figures: "
+        "GET /api/v1/slos/web-availability/status."
+    )
     return {
         "exp_labels": {**COMMON, "severity": label, "sloth_severity": severity},
-        "exp_annotations": {**ANNOTATIONS, "title": title},
+        "exp_annotations": {**ANNOTATIONS, "title": title, "description": description},
     }
 
 
