@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     mail_from: str = "nines@localhost"
     report_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # JSON, e.g. {"payments": ["pay-oncall@example.com"]}: an SLO labelled team=payments also goes there
+    team_recipients: dict[str, list[str]] = Field(default_factory=dict)
     report_timezone: str = "UTC"
     report_grace_seconds: Annotated[int, Field(ge=0)] = 3600
     report_cron: str = "0 6 1 * *"

@@ -131,8 +131,9 @@ class ReportService:
         if to:
             return {address: None for address in to}
         wanted: dict[str, set[str] | None] = {a: None for a in self.settings.report_recipients}
+        teams = self.settings.team_recipients
         for spec in self.specs:
-            for address in spec.recipients:
+            for address in (*spec.recipients, *teams.get(spec.labels.get("team", ""), ())):
                 current = wanted.setdefault(address, set())
                 if current is not None:
                     current.add(spec.id)

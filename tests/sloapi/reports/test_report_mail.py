@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 from email import policy
@@ -177,3 +178,16 @@ def test_stale_claim_of_a_dead_instance_is_taken_over_once(make_service, smtp) -
     assert len(smtp.to("ops@example.com")) == 1
     (row,) = service.deliveries(SEP)
     assert row.claimed_by == "instance-b" and row.sends == 1
+
+
+def test_team_label_routes_an_slo_to_its_team(make_service) -> None:  # type: ignore[no-untyped-def]
+    service = make_service(team_recipients={"dba": ["dba-team@example.com"], "web": ["web@example.com"]})
+    pg = next(s for s in service.specs if s.service == "pg")
+    service.specs = [
+        dataclasses.replace(s, labels={**s.labels, "team": "dba"}) if s is pg else s for s in service.specs
+    ]
+    wanted = service.recipients()
+    assert wanted["ops@example.com"] is None  # everything
+    assert wanted["dba-team@example.com"] == {pg.id}
+    assert "web@example.com" not in wanted  # no SLO is labelled team=web
+    assert wanted["dba@example.com"] == {pg.id}  # the spec's own recipients still apply
