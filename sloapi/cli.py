@@ -2,26 +2,22 @@
 
 Each module in `SUBCOMMAND_MODULES` has `register(subparsers, common)`: it adds its parser
 (with `parents=[common]` for `--slos` / `--prometheus-url`) and `set_defaults(func=...)`, a
-callable `(args, settings) -> int` exit code. A listed module that does not exist is skipped.
+callable `(args, settings) -> int` exit code.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from sloapi.commands import check, rules, serve
 from sloapi.config import Settings
+from sloapi.reports import cli as reports_cli
 
-SUBCOMMAND_MODULES = (
-    "sloapi.commands.check",
-    "sloapi.commands.rules",
-    "sloapi.commands.serve",
-    "sloapi.reports.cli",
-)
+SUBCOMMAND_MODULES = (check, rules, serve, reports_cli)
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -37,13 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sloapi", description="nines SLO service")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_parser()
-    for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue
-            raise
+    for module in SUBCOMMAND_MODULES:
         module.register(subparsers, common)
     return parser
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,27 +14,15 @@ from sloapi.api.routes import admin, health, metrics, slos
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
 from sloapi.engine.prom import PromClient
+from sloapi.reports import app as reports_app
 from sloapi.service import ServiceContext, utcnow
 from sloapi.storage.db import mask_url
 from sloapi.storage.migrate import upgrade
 
 log = logging.getLogger("sloapi")
 
-#: Modules whose `install(app)` adds routes / start-up work when they exist.
-APP_EXTENSIONS = ("sloapi.reports.app",)
-
-
-def _extensions() -> list[Callable[[FastAPI], None]]:
-    found = []
-    for name in APP_EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue
-            raise
-        found.append(module.install)
-    return found
+#: Modules whose `install(app)` adds routes / start-up work.
+APP_EXTENSIONS = (reports_app,)
 
 
 def create_app(
@@ -79,8 +66,8 @@ def create_app(
     install_error_handlers(app)
     for router in (slos.router, admin.router, health.router, metrics.router):
         app.include_router(router)
-    for install in _extensions():
-        install(app)
+    for extension in APP_EXTENSIONS:
+        extension.install(app)
     return app
 
 

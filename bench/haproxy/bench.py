@@ -13,7 +13,6 @@ import argparse
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,14 +21,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from stack.throwaway import free_port, stop, wait_for
+
 PER_BACKEND = 25
 GO_EXPORTER = "prometheus-haproxy-exporter"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def haproxy_config(servers: int, sock: Path, promex_port: int, backend_port: int) -> str:
@@ -57,15 +52,12 @@ def haproxy_config(servers: int, sock: Path, promex_port: int, backend_port: int
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                resp.read()
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
+    def answers() -> bool:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            resp.read()
+        return True
+
+    wait_for(answers, timeout, url, ignore=(OSError,))
 
 
 def scrape(url: str) -> tuple[float, int, int]:
@@ -92,16 +84,6 @@ def peak_rss_mb(pid: int) -> float:
 def start(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
     out = open(log, "wb")  # noqa: SIM115 - the child keeps it
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(15)
 
 
 def bench_one(servers: int, runs: int, work: Path) -> dict[str, float]:
@@ -139,7 +121,7 @@ def bench_one(servers: int, runs: int, work: Path) -> dict[str, float]:
         return row
     finally:
         for p in reversed(procs):
-            stop(p)
+            stop(p, 15)
 
 
 def table(rows: list[dict[str, float]], runs: int) -> str:

@@ -14,53 +14,24 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import pwd
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+
+from stack.throwaway import as_postgres, chown_postgres, free_port, stop, wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SPREAKER = REPO / "bench" / ".venv-spreaker" / "bin" / "pgbouncer-exporter"
 STATS_PASSWORD = "bench-stats"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def as_postgres() -> dict[str, object]:
-    pw = pwd.getpwnam("postgres")
-    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
-
-
-def chown(path: Path) -> None:
-    pw = pwd.getpwnam("postgres")
-    os.chown(path, pw.pw_uid, pw.pw_gid)
-
-
-def wait_for(check: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def start(
@@ -76,16 +47,6 @@ def start(
             env=env,
             **kwargs,  # type: ignore[arg-type]
         )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(30)
 
 
 def scrape(url: str) -> tuple[float, bytes]:
@@ -114,7 +75,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="pb-bench-"))
     work.chmod(0o755)
-    chown(work)
+    chown_postgres(work)
     procs: list[subprocess.Popen[bytes]] = []
     clients: list[psycopg.Connection] = []
     try:
@@ -130,7 +91,12 @@ def main() -> None:
         )  # fmt: skip
         procs.append(pg)
         pg_dsn = f"host=127.0.0.1 port={pg_port} user=postgres dbname=postgres"
-        wait_for(lambda: psycopg.connect(pg_dsn, connect_timeout=2).close() or True, what="postgres")
+        wait_for(
+            lambda: psycopg.connect(pg_dsn, connect_timeout=2).close() or True,
+            60,
+            "postgres",
+            ignore=(Exception,),
+        )
         users = [f"u{i:02d}" for i in range(args.users)]
         with psycopg.connect(pg_dsn, autocommit=True) as c:
             for u in users:
@@ -150,12 +116,14 @@ def main() -> None:
             + f"logfile = {work / 'pgbouncer.log'}\nlog_connections = 0\nlog_disconnections = 0\n"
         )
         for f in (userlist, work / "pgbouncer.ini"):
-            chown(f)
+            chown_postgres(f)
         procs.append(start(["pgbouncer", str(work / "pgbouncer.ini")], work / "pgbouncer.out", postgres=True))
         stats_dsn = f"postgresql://nines_stats@127.0.0.1:{pb_port}/pgbouncer"
         wait_for(
             lambda: psycopg.connect(stats_dsn, password=STATS_PASSWORD, connect_timeout=2).close() or True,
-            what="pgbouncer",
+            60,
+            "pgbouncer",
+            ignore=(Exception,),
         )
         print(f"opening {len(dbs) * len(users)} pools ...", file=sys.stderr)
         for d in dbs:
@@ -192,7 +160,7 @@ def main() -> None:
             "spreaker prometheus-pgbouncer-exporter 2.1.2": theirs.pid,
         }
         for url in urls.values():
-            wait_for(lambda url=url: scrape(url), what=url)
+            wait_for(lambda url=url: scrape(url), 60, url, ignore=(Exception,))
         times: dict[str, list[float]] = {name: [] for name in urls}
         bodies: dict[str, bytes] = {}
         for url in urls.values():  # warm-up

@@ -15,29 +15,27 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import yaml
 
+from stack import history
+from stack.history import Prometheus, Series
+from stack.throwaway import free_port, stop, wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / "bench" / ".work" / "sloapi"
 SLOGEN = REPO / "bench" / ".venv-slogen" / "bin" / "python"
 DAY = 86400
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+NOT_YET = (httpx.HTTPError, ValueError, KeyError)  # errors of a service still starting
 
 
 def slo_ids(n: int) -> list[tuple[str, str]]:
@@ -91,24 +89,20 @@ def write_specs(n: int) -> tuple[Path, Path]:
     return listed, raw
 
 
-def write_raw_history(end: int, data: Path) -> None:
-    """31 days of 30-second samples of `bench_raw_requests_total` as TSDB blocks."""
-    om = WORK / "raw.om"
+def raw_history(end: int) -> list[Series]:
+    """31 days of 30-second samples of `bench_raw_requests_total` (errors triple at 03:00)."""
     start = end - 31 * DAY
-    with om.open("w") as out:
-        out.write("# TYPE bench_raw_requests counter\n")
-        for code, per_step in (("2xx", 300.0), ("5xx", 0.3)):
-            value = 0.0
-            for ts in range(start, end + 1, 30):
-                out.write(f'bench_raw_requests_total{{code="{code}"}} {value} {ts}\n')
-                value += per_step * (3 if (ts // 3600) % 24 == 3 and code == "5xx" else 1)
-        out.write("# EOF\n")
-    subprocess.run(
-        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=168h",
-         str(om), str(data)],
-        check=True, capture_output=True, timeout=900,
-    )  # fmt: skip
-    om.unlink()
+
+    def samples(code: str, per_step: float) -> Iterator[tuple[float, float | None]]:
+        value = 0.0
+        for ts in range(start, end + 1, 30):
+            yield ts, value
+            value += per_step * (3 if (ts // 3600) % 24 == 3 and code == "5xx" else 1)
+
+    return [
+        ("bench_raw_requests_total", "counter", {"code": code}, samples(code, per_step))
+        for code, per_step in (("2xx", 300.0), ("5xx", 0.3))
+    ]
 
 
 class LiveCounters(BaseHTTPRequestHandler):
@@ -156,31 +150,12 @@ def write_prometheus_config(rules: Path | None, exporter_port: int) -> Path:
     return config
 
 
-def start_prometheus(data: Path, rules: Path | None, exporter_port: int) -> tuple[subprocess.Popen, str]:
+def start_prometheus(data: Path, rules: Path | None, exporter_port: int) -> Prometheus:
     """Prometheus on the backfilled data, scraping the live counters (see the config above)."""
     config = write_prometheus_config(rules, exporter_port)
-    port = free_port()
-    proc = subprocess.Popen(
-        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
-         "--storage.tsdb.retention.time=3650d", f"--web.listen-address=127.0.0.1:{port}",
-         "--web.enable-lifecycle"],
-        stdin=subprocess.DEVNULL, stdout=(WORK / "prometheus.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def wait_for(what: str, check, timeout: float = 600) -> None:  # type: ignore[no-untyped-def]
-    """Poll `check()` until true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
-        time.sleep(1)
-    raise SystemExit(f"timed out waiting for {what}")
+    return history.start_prometheus(
+        config, data, WORK / "prometheus.log", ["--web.enable-lifecycle"], timeout=600
+    )
 
 
 def count(url: str, query: str) -> int:
@@ -205,7 +180,9 @@ def start_sloapi(slos: Path, prom: str, name: str) -> tuple[subprocess.Popen, st
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    wait_for(f"{name} ready", lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200, 60)
+    wait_for(
+        lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200, 60, f"{name} ready", ignore=NOT_YET
+    )
     return proc, url
 
 
@@ -304,16 +281,15 @@ def main() -> None:
     )  # fmt: skip
     data = WORK / "data"
     shutil.rmtree(data, ignore_errors=True)
-    data.mkdir()
     end = int(time.time()) // 60 * 60
-    write_raw_history(end, data)
+    history.backfill(raw_history(end), data)
     LiveCounters.ids = [f"{s}-{n}" for s, n in slo_ids(args.slos)]
     exporter = ThreadingHTTPServer(("127.0.0.1", 0), LiveCounters)
     threading.Thread(target=exporter.serve_forever, daemon=True).start()
-    prom, prom_url = start_prometheus(data, None, exporter.server_address[1])
-    procs = [prom]
+    prom = start_prometheus(data, None, exporter.server_address[1])
+    prom_url = prom.url
+    procs = [prom.process]
     try:
-        wait_for("prometheus", lambda: httpx.get(f"{prom_url}/-/ready").status_code == 200)
         # 1. one SLO over raw data, while Prometheus holds no recording rules
         raw_api, raw_url = start_sloapi(raw, prom_url, "sloapi-raw")
         procs.append(raw_api)
@@ -330,7 +306,7 @@ def main() -> None:
         print(f"waiting for {args.slos} SLOs' recording rules...", file=sys.stderr)
         for metric in ("slo:time_period:days", "slo:sli_error:ratio_rate5m",
                        "slo:sli_error:ratio_rate30d", "slo:data_coverage:ratio"):  # fmt: skip
-            wait_for(metric, lambda m=metric: count(prom_url, m) >= args.slos)
+            wait_for(lambda m=metric: count(prom_url, m) >= args.slos, 600, metric, step=1, ignore=NOT_YET)
         api, api_url = start_sloapi(listed, prom_url, "sloapi-list")
         procs.append(api)
         list_times, listing = timed_get(f"{api_url}/api/v1/slos", {}, args.repeat)
@@ -341,7 +317,7 @@ def main() -> None:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=60)
+            stop(proc, 60)
         exporter.shutdown()
     med = statistics.median
     print()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from exporters.core.config import Target
-from exporters.core.errors import ConfigError
+from exporters.core.errors import ConfigError, ParseError
 from exporters.core.metrics import Family
 from exporters.haproxy.families import Options, cert_families, info_families, stat_families
 from exporters.haproxy.parse import (
@@ -20,6 +21,8 @@ from exporters.haproxy.parse import (
     split_answers,
 )
 from exporters.haproxy.source import Address, fetch_csv, parse_address, run_commands
+
+log = logging.getLogger("exporters.haproxy")
 
 _SAFE_FILE = re.compile(r"^[^;\s\\]+$")
 
@@ -73,7 +76,15 @@ def _certificates(addr: Address, listing: str, deadline: float) -> list[Certific
     if left <= 0:
         raise TimeoutError("no time left for show ssl cert")
     raw = run_commands(addr, [f"show ssl cert {f}" for f in files], left)
-    return [parse_cert(text) for text in split_answers(raw, len(files))]
+    certs = []
+    for name, text in zip(files, split_answers(raw, len(files)), strict=True):
+        try:
+            certs.append(parse_cert(text))
+        except ParseError as exc:
+            # One certificate HAProxy cannot show right now (being updated, a bundle) must not
+            # blank the target's other series: skip it, say so.
+            log.warning("certificate %s skipped: %s", name, exc)
+    return certs
 
 
 def scrape(target: Target) -> list[Family]:

@@ -9,41 +9,23 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
+from stack.throwaway import free_port, stop, wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "alertmanager" / "alertmanager.yml"
-T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _poll(fn: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 @dataclass
@@ -63,7 +45,7 @@ class Inbox:
 @pytest.fixture(scope="module")
 def inbox() -> Iterator[tuple[Inbox, int]]:
     box = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     yield box, port
@@ -77,12 +59,12 @@ def alertmanager(inbox: tuple[Inbox, int], tmp_path_factory: pytest.TempPathFact
     cfg = yaml.safe_load(SOURCE.read_text())
     cfg["global"]["smtp_smarthost"] = f"127.0.0.1:{inbox[1]}"
     cfg["templates"] = [str(SOURCE.parent / t) for t in cfg["templates"]]
-    dead = f"http://127.0.0.1:{_free_port()}/"  # webhooks go nowhere here: only mail is checked
+    dead = f"http://127.0.0.1:{free_port()}/"  # webhooks go nowhere here: only mail is checked
     for receiver in cfg["receivers"]:
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = dead
     (home / "alertmanager.yml").write_text(yaml.safe_dump(cfg))
-    port = _free_port()
+    port = free_port()
     with (home / "log").open("w") as log:
         proc = subprocess.Popen(
             [
@@ -107,15 +89,10 @@ def alertmanager(inbox: tuple[Inbox, int], tmp_path_factory: pytest.TempPathFact
             return None
 
     try:
-        _poll(ready, 60, "Alertmanager ready")
+        wait_for(ready, 60, "Alertmanager ready", step=0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 15)
 
 
 def _alert(**labels: str) -> dict[str, Any]:
@@ -259,8 +236,8 @@ def test_inhibition_rules(alertmanager: str) -> None:
         return last == expected or None
 
     try:
-        _poll(settled, 30, "inhibitions to settle")
-    except AssertionError:
+        wait_for(settled, 30, "inhibitions to settle", step=0.2)
+    except TimeoutError:
         assert last == expected
 
     # the API names the inhibiting alert
@@ -294,7 +271,7 @@ def test_alert_arrives_as_email(alertmanager: str, inbox: tuple[Inbox, int]) -> 
                 return msg
         return None
 
-    msg = _poll(arrived, 90, "the PgbouncerDown email")
+    msg = wait_for(arrived, 90, "the PgbouncerDown email", step=0.2)
     assert str(msg["Subject"]) == "[FIRING:1] CRITICAL PgbouncerDown (mail): PgBouncer pgbouncer-1 is down"
     assert msg["X-Test-Rcpt"] == "oncall@nines.local"
     assert str(msg["From"]) == "nines-alerts@nines.local"

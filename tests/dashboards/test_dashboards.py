@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +12,8 @@ import httpx
 import pytest
 import yaml
 from promql_names import REPO, dashboard_queries, dashboards, substitute
+
+from stack.history import start_prometheus
 
 BOARDS = dashboards()
 UIDS = {
@@ -120,50 +120,16 @@ def test_provisioning_files() -> None:
     assert provider["options"]["path"].startswith("/var/lib/grafana/dashboards")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real, empty Prometheus to parse and evaluate queries; yields its base URL."""
     home = tmp_path_factory.mktemp("prometheus")
     (home / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
-    port = _free_port()
-    with (home / "log").open("w") as log:
-        proc = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={home / 'prometheus.yml'}",
-                f"--storage.tsdb.path={home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    instance = start_prometheus(home / "prometheus.yml", home / "data", home / "log", timeout=60)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (home / "log").read_text()
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "Prometheus did not become ready"
-            time.sleep(0.2)
-        yield url
+        yield instance.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        instance.stop()
 
 
 def test_every_query_is_valid_promql(prometheus: str) -> None:

@@ -5,13 +5,14 @@ Figures are recomputed at most every `SLOAPI_METRICS_CACHE_SECONDS` (default 30)
 Metrics (gauges, labels `slo_id`, `service`, `slo`, `window`):
 `sloapi_slo_objective_ratio`, `sloapi_slo_sli_ratio`, `sloapi_slo_error_budget_remaining_ratio`,
 `sloapi_slo_error_budget_remaining_seconds`, `sloapi_slo_burn_rate` (+ `burn_window`),
-`sloapi_slo_time_to_exhaustion_seconds`, `sloapi_slo_data_coverage_ratio`; and
+`sloapi_slo_time_to_exhaustion_seconds` (+Inf when not burning), `sloapi_slo_data_coverage_ratio`; and
 `sloapi_prometheus_up` (1 when the figures could be computed), `sloapi_slos` (SLOs loaded).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,7 +56,7 @@ class SLOFiguresCollector(Collector):
             "burn": _gauge("sloapi_slo_burn_rate", "Burn rate over burn_window.", ["burn_window"]),
             "tte": _gauge(
                 "sloapi_slo_time_to_exhaustion_seconds",
-                "Seconds until the budget is gone at the 1h burn rate.",
+                "Seconds until the budget is gone at the 1h burn rate (+Inf when it is not burning).",
             ),
             "coverage": _gauge("sloapi_slo_data_coverage_ratio", "Share of the window with samples."),
         }
@@ -67,7 +68,7 @@ class SLOFiguresCollector(Collector):
                 ("sli", st["sli"]),
                 ("remaining", budget["remaining_ratio"]),
                 ("remaining_s", budget["remaining_seconds"]),
-                ("tte", st["time_to_exhaustion_seconds"]),
+                ("tte", _time_to_exhaustion(st)),
                 ("coverage", st["data"]["coverage_ratio"]),
             ]
             for key, value in pairs:
@@ -85,6 +86,14 @@ class SLOFiguresCollector(Collector):
         loaded = GaugeMetricFamily("sloapi_slos", "SLOs loaded from the spec directory.")
         loaded.add_metric([], float(self.loaded))
         yield loaded
+
+
+def _time_to_exhaustion(status: dict[str, Any]) -> float | None:
+    """The status's time to exhaustion; +Inf when the budget is known but not burning (JSON says null)."""
+    tte = status["time_to_exhaustion_seconds"]
+    if tte is None and status["error_budget"]["remaining_ratio"] is not None:
+        return math.inf
+    return None if tte is None else float(tte)
 
 
 @router.get("/metrics", response_class=Response)

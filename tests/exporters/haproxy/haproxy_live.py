@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from exporters.haproxy.parse import parse_stat, split_answers
 from exporters.haproxy.source import parse_address, run_commands
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from stack.throwaway import free_port, stop, wait_for
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -122,18 +113,15 @@ class HAProxy:
         self.proc = subprocess.Popen(
             ["haproxy", "-db", "-f", str(cfg)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
         )
-        wait_for(lambda: self.sock.exists() and self.try_admin("show info") is not None, 30)
+        wait_for(
+            lambda: self.sock.exists() and self.try_admin("show info") is not None, 30, "haproxy's socket"
+        )
         # every checked server has its first check result
-        wait_for(lambda: self.status("app", "bad").startswith("DOWN"), 30)
+        wait_for(lambda: self.status("app", "bad").startswith("DOWN"), 30, "the first health checks")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
+        if self.proc is not None:
+            stop(self.proc, 15)
         for b in self.backends:
             b.shutdown()
             b.server_close()
@@ -161,13 +149,3 @@ def make_haproxy(folder: Path) -> HAProxy:
     """Configure (not start) an HAProxy in `folder` on free ports."""
     names = ("stats_port", "promex_port", "web_port", "tls_port")
     return HAProxy(folder, {n: free_port() for n in names}, os.urandom(6).hex())
-
-
-def wait_for(cond: Callable[[], object], timeout: float, step: float = 0.1) -> None:
-    """Poll `cond` until it is truthy, or fail after `timeout` seconds."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(step)
-    raise AssertionError(f"condition not met within {timeout}s")

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from haproxy_live import HAProxy, make_haproxy, wait_for
+from haproxy_live import HAProxy, make_haproxy
 from promex_compare import missing_families, samples
 
 from exporters.core.cli import build
 from exporters.core.metrics import Family, sample_value
 from exporters.haproxy.cli import SPEC
+from stack.throwaway import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy not installed")
 
@@ -169,14 +170,14 @@ def test_maint_and_drain_through_the_socket(
     agg = {"target": "sock", "cluster": "test", "proxy": "app", "state": state}
     try:
         haproxy.admin(f"set server app/a2 state {command}")
-        wait_for(lambda: haproxy.status("app", "a2").startswith(state), 10)
+        wait_for(lambda: haproxy.status("app", "a2").startswith(state), 10, state)
         fams = exporter.families()
         assert server_value(fams, "status", "a2", state=state) == 1
         assert server_value(fams, "status", "a2", state="UP") == 0
         assert sample_value(fams, "haproxy_backend_agg_server_status", agg) == 1
     finally:
         haproxy.admin("set server app/a2 state ready")
-    wait_for(lambda: haproxy.status("app", "a2") == "UP", 10)
+    wait_for(lambda: haproxy.status("app", "a2") == "UP", 10, "a2 UP")
     fams = exporter.families()
     assert server_value(fams, "status", "a2", state="UP") == 1
     assert sample_value(fams, "haproxy_backend_agg_server_status", agg) == 0

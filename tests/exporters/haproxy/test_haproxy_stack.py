@@ -6,12 +6,12 @@ import time
 import urllib.request
 
 import pytest
-from haproxy_live import wait_for
 from promex_compare import missing_families
 
 from exporters.core.config import Target
 from exporters.core.metrics import render
 from exporters.haproxy.scrape import scrape
+from stack.throwaway import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -30,8 +30,7 @@ def test_no_promex_family_missing_on_the_stack(stack) -> None:
 
 
 def test_stack_exporter_watches_both_nodes_and_survives_a_dead_one(stack) -> None:
-    if stack.pid("haproxy-exporter") is None:
-        pytest.skip("the stack runs no haproxy-exporter")
+    assert stack.pid("haproxy-exporter") is not None, "the stack runs no haproxy-exporter"
     url = f"http://{stack.addr('haproxy-exporter')}/metrics"
     up_b = 'haproxy_up{target="haproxy-b",cluster="demo"}'
 
@@ -39,7 +38,7 @@ def test_stack_exporter_watches_both_nodes_and_survives_a_dead_one(stack) -> Non
         status, body = get(url)
         return status == 200 and f"{up_b} {value}\n" in body
 
-    wait_for(lambda: up_b_is("1"), 60, 0.5)
+    wait_for(lambda: up_b_is("1"), 60, "haproxy-b up", step=0.5)
     body = get(url)[1]
     assert 'haproxy_up{target="haproxy-a",cluster="demo"} 1' in body
     assert 'haproxy_server_status{target="haproxy-a",cluster="demo",proxy="web"' in body
@@ -53,4 +52,4 @@ def test_stack_exporter_watches_both_nodes_and_survives_a_dead_one(stack) -> Non
         assert 'haproxy_up{target="haproxy-a",cluster="demo"} 1' in body
     finally:
         stack.start_component("haproxy-b")
-    wait_for(lambda: up_b_is("1"), 60, 0.5)
+    wait_for(lambda: up_b_is("1"), 60, "haproxy-b up", step=0.5)

@@ -6,62 +6,21 @@ directory it owns under the system temp dir; everything listens on 127.0.0.1 on 
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from stack.throwaway import as_postgres, chown_postgres, free_port, stop, wait_for
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PASSWORDS = {"app": "app-secret", "nines_stats": "stats-secret", "nines_admin": "admin-secret"}
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    """Poll `check` until it returns True or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _as_postgres() -> dict[str, object]:
-    pw = pwd.getpwnam("postgres")
-    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
-
-
-def _chown(path: Path) -> None:
-    pw = pwd.getpwnam("postgres")
-    os.chown(path, pw.pw_uid, pw.pw_gid)
-
-
-def _stop(proc: subprocess.Popen[bytes], sig_timeout: float = 15.0) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(sig_timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(sig_timeout)
 
 
 @dataclass
@@ -95,10 +54,10 @@ class Bouncer:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            **_as_postgres(),  # type: ignore[arg-type]
+            **as_postgres(),  # type: ignore[arg-type]
         )
         log.close()
-        wait_for(self._ready, what=f"pgbouncer on {self.port}")
+        wait_for(self._ready, what=f"pgbouncer on {self.port}", ignore=(Exception,))
 
     def _ready(self) -> bool:
         assert self.proc is not None
@@ -110,7 +69,7 @@ class Bouncer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop(self.proc, 15)
             self.proc = None
 
     def dsn(self, user: str, dbname: str = "pgbouncer", password: bool = True) -> str:
@@ -126,7 +85,7 @@ def workdir() -> Iterator[Path]:
     """A directory owned by the postgres user (pytest's tmp dirs are root-only)."""
     path = Path(tempfile.mkdtemp(prefix="pb-"))
     path.chmod(0o755)
-    _chown(path)
+    chown_postgres(path)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -141,7 +100,7 @@ def postgres(workdir: Path) -> Iterator[Postgres]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=workdir,
-        **_as_postgres(),  # type: ignore[arg-type]
+        **as_postgres(),  # type: ignore[arg-type]
     )
     port = free_port()
     log = open(workdir / "pg.log", "ab")  # noqa: SIM115 - handed to the child
@@ -162,19 +121,19 @@ def postgres(workdir: Path) -> Iterator[Postgres]:
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=workdir,
-        **_as_postgres(),  # type: ignore[arg-type]
+        **as_postgres(),  # type: ignore[arg-type]
     )  # fmt: skip
     log.close()
     pg = Postgres(workdir, port, proc)
     try:
         wait_for(lambda: bool(psycopg.connect(pg.dsn(), connect_timeout=2).close() or True),
-                 timeout=60, what="postgres")  # fmt: skip
+                 timeout=60, what="postgres", ignore=(Exception,))  # fmt: skip
         with psycopg.connect(pg.dsn(), autocommit=True) as c:
             c.execute("CREATE ROLE app LOGIN")
             c.execute("CREATE DATABASE app OWNER app")
         yield pg
     finally:
-        _stop(proc, 60)
+        stop(proc, 60)
 
 
 def write_bouncer(
@@ -183,11 +142,11 @@ def write_bouncer(
     """Write pgbouncer.ini and userlist.txt into `dir` (owned by postgres) and return a Bouncer."""
     dir.mkdir(exist_ok=True)
     dir.chmod(0o700)
-    _chown(dir)
+    chown_postgres(dir)
     users = dir / "userlist.txt"
     users.write_text("".join(f'"{u}" "{p}"\n' for u, p in PASSWORDS.items()))
     users.chmod(0o600)
-    _chown(users)
+    chown_postgres(users)
     if databases is None:
         databases = (
             f"app = host=127.0.0.1 port={pg.port} dbname=app pool_size=2\n"
@@ -212,7 +171,7 @@ def write_bouncer(
         f"pidfile = {dir / 'pgbouncer.pid'}\n"
         f"{extra}"
     )
-    _chown(ini)
+    chown_postgres(ini)
     return Bouncer(dir, port)
 
 
@@ -236,3 +195,29 @@ def spare_bouncer(workdir: Path, postgres: Postgres) -> Iterator[Bouncer]:
         yield b
     finally:
         b.stop()
+
+
+@contextmanager
+def exhaust_pool(
+    dsn: str, holders: int, waiters: int, cl_waiting: Callable[[], str | None]
+) -> Iterator[None]:
+    """Hold `holders` transactions open through PgBouncer at `dsn` and queue `waiters` more clients.
+
+    Enters once `cl_waiting()` (the pool's `SHOW POOLS` column) counts the waiters.
+    """
+    conns: list[psycopg.Connection] = []
+    try:
+        for _ in range(holders):
+            c = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+            conns.append(c)
+            c.execute("BEGIN")
+            c.execute("SELECT 1")
+        for _ in range(waiters):
+            c = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+            conns.append(c)
+            c.pgconn.send_query(b"SELECT 1")
+        wait_for(lambda: cl_waiting() == str(waiters), what="waiting clients", ignore=(Exception,))
+        yield
+    finally:
+        for c in conns:
+            c.close()

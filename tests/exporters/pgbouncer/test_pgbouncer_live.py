@@ -9,13 +9,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
-from pgbouncer_daemons import PASSWORDS, PG_BIN, Bouncer, Postgres, wait_for
+from pgbouncer_daemons import PASSWORDS, PG_BIN, Bouncer, Postgres, exhaust_pool
 
 from exporters.core.collect import Collector
 from exporters.core.config import Target
@@ -24,6 +22,7 @@ from exporters.core.metrics import Family, render, sample_value
 from exporters.pgbouncer.cli import make_check, make_spec
 from exporters.pgbouncer.collector import Options, collect_views, make_scrape
 from exporters.pgbouncer.console import Console, resolve_dsn, safe_dsn
+from stack.throwaway import free_port, stop, wait_for
 
 APP = {"database": "app", "user": "app"}
 
@@ -42,30 +41,6 @@ def show(bouncer: Bouncer, view: str) -> dict[tuple[str, ...], dict[str, str | N
         rec = dict(zip(columns, row, strict=True))
         out[(rec.get("database") or "", rec.get("user") or "")] = rec
     return out
-
-
-@contextmanager
-def exhausted_pool(bouncer: Bouncer, holders: int = 2, waiters: int = 3) -> Iterator[None]:
-    """Hold `holders` transactions open on `app` (pool_size=2) and queue `waiters` more."""
-    conns: list[psycopg.Connection] = []
-    try:
-        for _ in range(holders):
-            c = psycopg.connect(bouncer.dsn("app", "app"), autocommit=True)
-            conns.append(c)
-            c.execute("BEGIN")
-            c.execute("SELECT 1")
-        for _ in range(waiters):
-            c = psycopg.connect(bouncer.dsn("app", "app"), autocommit=True)
-            conns.append(c)
-            c.pgconn.send_query(b"SELECT 1")
-        wait_for(
-            lambda: show(bouncer, "POOLS")[("app", "app")]["cl_waiting"] == str(waiters),
-            what="waiting clients",
-        )
-        yield
-    finally:
-        for c in conns:
-            c.close()
 
 
 def test_console_needs_simple_protocol(bouncer: Bouncer) -> None:
@@ -91,7 +66,9 @@ def test_stats_user_sees_every_view(bouncer: Bouncer) -> None:
 
 
 def test_waiting_clients_and_pool_gauges_match_show_pools(bouncer: Bouncer) -> None:
-    with exhausted_pool(bouncer, holders=2, waiters=3):
+    with exhaust_pool(
+        bouncer.dsn("app", "app"), 2, 3, lambda: show(bouncer, "POOLS")[("app", "app")]["cl_waiting"]
+    ):
         fams = scrape(bouncer)
         pools = show(bouncer, "POOLS")[("app", "app")]
     assert sample_value(fams, "pgbouncer_pools_client_waiting_connections", APP) == 3
@@ -320,8 +297,6 @@ def test_collect_views_on_live_console(bouncer: Bouncer) -> None:
 def test_console_script_single_target(bouncer: Bouncer, tmp_path: Path) -> None:
     import sys
 
-    from pgbouncer_daemons import free_port
-
     port = free_port()
     log = tmp_path / "exporter.log"
     wrong = tmp_path / "wrong"
@@ -344,14 +319,15 @@ def test_console_script_single_target(bouncer: Bouncer, tmp_path: Path) -> None:
             stdin=subprocess.DEVNULL,
         )
     try:
-        wait_for(lambda: _get(f"http://127.0.0.1:{port}/-/healthy")[0] == 200, what="exporter")
+        wait_for(
+            lambda: _get(f"http://127.0.0.1:{port}/-/healthy")[0] == 200, what="exporter", ignore=(Exception,)
+        )
         status, body = _get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200
         assert "pgbouncer_up 0\n" in body  # single target from flags: no target label
         assert 'pgbouncer_exporter_scrape_errors_total{kind="target"} 1' in body
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop(proc)
     text = log.read_text()
     assert "scrape failed" in text
     assert "N0tTheP4ssword" not in text

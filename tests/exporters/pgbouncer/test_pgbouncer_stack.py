@@ -7,16 +7,14 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from pgbouncer_daemons import PG_BIN, wait_for
+from pgbouncer_daemons import PG_BIN, exhaust_pool
 
 from exporters.pgbouncer.console import Console
+from stack.throwaway import wait_for
 
 pytestmark = pytest.mark.stack
 
@@ -55,26 +53,6 @@ def app_dsn(stack: Any) -> str:
     return f"host=127.0.0.1 port={stack.port('pgbouncer')} dbname=app user=app password={stack.secret('app')}"
 
 
-@contextmanager
-def exhausted(stack: Any, holders: int, waiters: int) -> Iterator[None]:
-    conns: list[psycopg.Connection] = []
-    try:
-        for _ in range(holders):
-            c = psycopg.connect(app_dsn(stack), autocommit=True, connect_timeout=10)
-            conns.append(c)
-            c.execute("BEGIN")
-            c.execute("SELECT 1")
-        for _ in range(waiters):
-            c = psycopg.connect(app_dsn(stack), autocommit=True, connect_timeout=10)
-            conns.append(c)
-            c.pgconn.send_query(b"SELECT 1")
-        wait_for(lambda: admin_pools(stack)["cl_waiting"] == str(waiters), what="waiting clients")
-        yield
-    finally:
-        for c in conns:
-            c.close()
-
-
 def test_traffic_counters_and_waiting_clients(stack: Any, tmp_path: Path) -> None:
     status, before = metrics(stack)
     assert status == 200
@@ -98,7 +76,7 @@ def test_traffic_counters_and_waiting_clients(stack: Any, tmp_path: Path) -> Non
         assert grown >= least, (name, grown)
 
     # pool_size 20 + reserve_pool_size 5: hold 25 transactions, queue 3 more
-    with exhausted(stack, holders=25, waiters=3):
+    with exhaust_pool(app_dsn(stack), 25, 3, lambda: admin_pools(stack)["cl_waiting"]):
         _, body = metrics(stack)
         pools = admin_pools(stack)
     labels = 'database="app",user="app"'
@@ -123,4 +101,4 @@ def test_stopped_pgbouncer_gives_up_0_and_http_200(stack: Any) -> None:
         assert re.search(r'pgbouncer_exporter_scrape_errors_total\{[^}]*kind="target"\} [1-9]', body)
     finally:
         stack.start_component("pgbouncer")
-    wait_for(lambda: value(metrics(stack)[1], "pgbouncer_up") == 1, timeout=60, what="pgbouncer_up 1")
+    wait_for(lambda: value(metrics(stack)[1], "pgbouncer_up") == 1, 60, "pgbouncer_up 1", ignore=(Exception,))

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from stack.throwaway import free_port
+
 T0 = datetime(2026, 7, 31, tzinfo=UTC)
 T1 = datetime(2026, 10, 1, 1, tzinfo=UTC)
 SCRAPE = 30
@@ -245,11 +247,7 @@ class SMTPSink:
                 sink.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
                 return "250 OK"
 
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SMTPSink:
@@ -261,10 +259,3 @@ class SMTPSink:
 
     def to(self, address: str) -> list[bytes]:
         return [content for rcpts, content in self.messages if address in rcpts]
-
-    def wait_for(self, count: int, timeout: float = 60.0) -> None:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)

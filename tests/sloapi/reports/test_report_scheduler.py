@@ -13,6 +13,7 @@ from report_history import SMTPSink
 
 from sloapi.reports.scheduler import MONTHLY_JOB, ReportScheduler, make_scheduler
 from sloapi.reports.tables import SCHEDULER_JOBS_TABLE
+from stack.throwaway import wait_for
 
 
 @pytest.fixture
@@ -20,15 +21,6 @@ def smtp():  # type: ignore[no-untyped-def]
     sink = SMTPSink().start()
     yield sink
     sink.stop()
-
-
-def wait_until(predicate, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def test_missed_run_sends_once_on_start(make_service, smtp) -> None:  # type: ignore[no-untyped-def]
@@ -50,7 +42,7 @@ def test_missed_run_sends_once_on_start(make_service, smtp) -> None:  # type: ig
 
     runner.start()
     try:
-        assert wait_until(lambda: len(smtp.messages) == 2)
+        wait_for(lambda: len(smtp.messages) == 2, 120, "the two report mails")
         job = runner.scheduler.get_job(MONTHLY_JOB)
         assert job is not None and job.next_run_time > datetime.now(ZoneInfo("UTC"))
         assert (job.next_run_time.day, job.next_run_time.hour) == (1, 6)
