@@ -1,4 +1,4 @@
-"""Targets and the exporter config file (`--config.file`, shape in docs/CONTRACTS.md).
+"""Targets and the exporter config file (`--config.file`, shape in docs/architecture.md).
 
 Errors name the file and the line of the offending value.
 """

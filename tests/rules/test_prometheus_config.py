@@ -1,4 +1,4 @@
-"""prometheus/prometheus.yml: promtool's check and the scrape contract of docs/CONTRACTS.md."""
+"""prometheus/prometheus.yml: promtool's check and the scrape contract of docs/architecture.md."""
 
 from __future__ import annotations
 

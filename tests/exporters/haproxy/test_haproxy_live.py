@@ -1,6 +1,6 @@
 """The exporter against a real HAProxy 2.6 (a throwaway one per module, generated config).
 
-Run inside a network namespace when several people test at once (see docs/CONTRACTS.md).
+Run inside a network namespace when several people test at once (see docs/architecture.md).
 """
 
 from __future__ import annotations
