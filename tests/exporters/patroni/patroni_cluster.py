@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -25,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stack import throwaway
+from stack.throwaway import free_port
+
 PG_BIN = "/usr/lib/postgresql/15/bin"
 SCOPE = "nines"
 SUPERUSER_PASSWORD = "pt-super-secret"
@@ -33,42 +34,9 @@ MONITOR_USER = "nines_monitor"
 MONITOR_PASSWORD = "pt-monitor-secret"
 
 
-_taken: set[int] = set()
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1, below the kernel's ephemeral range, never handed out twice.
-
-    Ports from the ephemeral range could be taken by any outgoing connection before the daemon
-    that was given one binds it.
-    """
-    for _ in range(1000):
-        port = random.randrange(21000, 31000)
-        if port in _taken:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _taken.add(port)
-        return port
-    raise OSError("no free port found")
-
-
 def wait_for(cond: Callable[[], Any], timeout: float, what: str, step: float = 0.3) -> Any:
-    """Poll `cond` until it returns a truthy value; raise TimeoutError naming `what`."""
-    deadline = time.monotonic() + timeout
-    last_exc: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = cond()
-            if value:
-                return value
-        except Exception as exc:
-            last_exc = exc
-        time.sleep(step)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc})")
+    """Poll `cond` until it returns a truthy value (errors count as "not yet"); TimeoutError names `what`."""
+    return throwaway.wait_for(cond, timeout, what, step=step, ignore=(Exception,))
 
 
 def get_json(url: str, timeout: float = 3.0, context: ssl.SSLContext | None = None) -> Any:

@@ -58,8 +58,8 @@ def mutated(draw: st.DrawFn, names: list[str]) -> Any:
 
 
 def check_rendered(text: bytes) -> None:
-    for line in text.decode().splitlines():
-        if not line.startswith("#"):
+    for line in text.decode().split("\n"):  # the format's only line break; \r may sit in a label value
+        if line and not line.startswith("#"):
             value = float(line.rsplit(" ", 1)[1])
             assert not math.isnan(value)
 
