@@ -37,6 +37,7 @@ class DrillReport:
 
     scenario: str
     description: str
+    exporter: str | None
     run_id: str
     started_at: str
     t0: float
@@ -75,7 +76,12 @@ class DrillReport:
         firing = [a for a in self.alerts if a["firing_s"] is not None]
         lines = [
             f"drill {self.scenario}: {'PASSED' if self.ok else 'FAILED'} ({self.description})",
-            f"  fault at {self.started_at}; exporter saw it after {s(self.detected_s)}",
+            f"  fault at {self.started_at}; "
+            + (
+                "exporter never showed it"
+                if self.detected_s is None
+                else f"exporter showed it after {s(self.detected_s)}"
+            ),
             "  alerts firing: "
             + (
                 ", ".join(
@@ -277,6 +283,7 @@ def _report(
     report = DrillReport(
         scenario=sc.name,
         description=sc.description,
+        exporter=sc.exporter,
         run_id=run_id,
         started_at=started_at,
         t0=t0,

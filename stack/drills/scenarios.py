@@ -322,7 +322,14 @@ SCENARIOS: dict[str, Scenario] = {
             "two etcd members of three stop: no promotion may happen",
             _stop_many("etcd-2", "etcd-3"),
             _start("etcd-2", "etcd-3"),
-            alerts=("EtcdInsufficientMembers", "EtcdNoLeader", "PatroniDcsNotSeen"),
+            # Patroni demotes the primary when it cannot reach the DCS: HAProxy loses its primary too.
+            alerts=(
+                "EtcdInsufficientMembers",
+                "EtcdNoLeader",
+                "PatroniDcsNotSeen",
+                "PatroniNoLeader",
+                "HaproxyPostgresPrimaryMissing",
+            ),
             alert_within=150,
             no_promotion=True,
             max_write_errors_window=None,
