@@ -11,6 +11,7 @@ import contextlib
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -106,43 +107,39 @@ class Load:
             self.stats.ok[kind].append(time.time())
 
     def _writer(self) -> None:
-        seq = 0
-        conn: psycopg.Connection | None = None
-        while not self._stop.is_set():
-            seq += 1
-            try:
-                if conn is None or conn.closed:
-                    conn = psycopg.connect(
-                        self.write_dsn, autocommit=True, prepare_threshold=None, connect_timeout=2
-                    )
-                conn.execute("INSERT INTO drill_writes (run, seq) VALUES (%s, %s)", (self.run_id, seq))
-                with self._lock:
-                    self.stats.acked.append(seq)
-                self._ok("write")
-            except psycopg.Error as exc:
-                self._fail("write", exc)
-                _close(conn)
-                conn = None
-                self._stop.wait(0.2)
-            self._stop.wait(self.interval)
-        _close(conn)
+        seqs = iter(range(1, 1 << 62))
+
+        def write(conn: psycopg.Connection) -> None:
+            seq = next(seqs)
+            conn.execute("INSERT INTO drill_writes (run, seq) VALUES (%s, %s)", (self.run_id, seq))
+            with self._lock:
+                self.stats.acked.append(seq)  # acknowledged: the commit returned
+
+        self._db_loop("write", self.write_dsn, write, self.interval)
 
     def _reader(self) -> None:
+        def read(conn: psycopg.Connection) -> None:
+            conn.execute("SELECT count(*) FROM drill_writes WHERE run = %s", (self.run_id,)).fetchone()
+
+        self._db_loop("read", self.read_dsn, read, self.interval * 2)
+
+    def _db_loop(
+        self, kind: str, dsn: str, request: Callable[[psycopg.Connection], None], pause: float
+    ) -> None:
+        """Run `request` until stopped, reconnecting after each failure and recording every outcome."""
         conn: psycopg.Connection | None = None
         while not self._stop.is_set():
             try:
                 if conn is None or conn.closed:
-                    conn = psycopg.connect(
-                        self.read_dsn, autocommit=True, prepare_threshold=None, connect_timeout=2
-                    )
-                conn.execute("SELECT count(*) FROM drill_writes WHERE run = %s", (self.run_id,)).fetchone()
-                self._ok("read")
+                    conn = psycopg.connect(dsn, autocommit=True, prepare_threshold=None, connect_timeout=2)
+                request(conn)
+                self._ok(kind)
             except psycopg.Error as exc:
-                self._fail("read", exc)
+                self._fail(kind, exc)
                 _close(conn)
                 conn = None
                 self._stop.wait(0.2)
-            self._stop.wait(self.interval * 2)
+            self._stop.wait(pause)
         _close(conn)
 
     def _http(self) -> None:
