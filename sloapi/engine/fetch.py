@@ -67,18 +67,30 @@ class StepSeries:
         )
 
 
+def _grid_seconds(start: datetime, end: datetime, step_seconds: int) -> np.ndarray:
+    count = int((end - start).total_seconds() // step_seconds)
+    return end.timestamp() - step_seconds * np.arange(count - 1, -1, -1, dtype=float)
+
+
 def step_grid(start: datetime, end: datetime, step_seconds: int) -> pd.DatetimeIndex:
     """Step ends `end, end - step, ...` strictly after `start`, in time order."""
-    count = int((end - start).total_seconds() // step_seconds)
-    last = end.timestamp()
-    stamps = last - step_seconds * np.arange(count - 1, -1, -1, dtype=float)
+    stamps = _grid_seconds(start, end, step_seconds)
     return pd.DatetimeIndex(pd.to_datetime(stamps, unit="s", utc=True))
 
 
-def _to_series(result: list[RangeSeries], index: pd.DatetimeIndex, how: str) -> pd.Series:
-    """Combine the series of a range result on `index` (sum or mean; NaN where none has data)."""
+def _to_series(
+    result: list[RangeSeries], index: pd.DatetimeIndex, how: str, seconds: np.ndarray | None = None
+) -> pd.Series:
+    """Combine the series of a range result on `index` (sum or mean; NaN where none has data).
+
+    `seconds` are the unix times of `index`: one series with exactly those times (the usual
+    answer) is taken as it is, with the same figures the general alignment would give.
+    """
     if not result:
         return pd.Series(np.nan, index=index, dtype=float)
+    if len(result) == 1 and seconds is not None and np.array_equal(result[0].times, seconds):
+        values = np.where(np.isinf(result[0].values), np.nan, result[0].values) + 0.0  # -0 -> 0
+        return pd.Series(values, index=index, dtype=float)
     columns = []
     for series in result:
         if not len(series.times):
@@ -107,7 +119,8 @@ def fetch_steps(
     step (so adjacent steps add up to the `increase` over the window). Raw SLIs: the error ratio
     over one step at each step end. Missing steps are NaN.
     """
-    index = step_grid(start, end, step_seconds)
+    seconds = _grid_seconds(start, end, step_seconds)
+    index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True))
     batch = prom.batch() if isinstance(prom, PromClient) else prom
     queries = spec.queries(format_duration(step_seconds))
     if len(index) == 0:
@@ -118,10 +131,10 @@ def fetch_steps(
     first, last = index[0].to_pydatetime(), index[-1].to_pydatetime()
     if "ratio" in queries:
         pending = batch.range(queries["ratio"], first, last, step_seconds)
-        ratio = _to_series(pending.result(), index, "mean")
+        ratio = _to_series(pending.result(), index, "mean", seconds)
         return StepSeries("ratio", step_seconds, index, error_ratio=ratio)
     pending_err = batch.range(queries["error"], first, last, step_seconds)
     pending_tot = batch.range(queries["total"], first, last, step_seconds)
-    total = _to_series(pending_tot.result(), index, "sum") * step_seconds
-    errors = _to_series(pending_err.result(), index, "sum") * step_seconds
+    total = _to_series(pending_tot.result(), index, "sum", seconds) * step_seconds
+    errors = _to_series(pending_err.result(), index, "sum", seconds) * step_seconds
     return StepSeries("events", step_seconds, index, errors=errors, total=total)

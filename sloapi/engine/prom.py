@@ -1,8 +1,11 @@
 """Thin Prometheus client over prometheus-api-client: pinned times, chunked ranges, bounded
-concurrency and de-duplicated queries."""
+concurrency, de-duplicated queries, one keep-alive HTTP session and range answers decoded
+straight into numpy arrays."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import math
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -14,11 +17,14 @@ from typing import Any
 import numpy as np
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from requests.adapters import HTTPAdapter
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from sloapi.errors import PrometheusUnavailableError, QueryError
 
 Labels = dict[str, str]
+_VALUES_KEY = b'"values":['
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,53 @@ class RangeSeries:
         return cls(labels, array[:, 0], array[:, 1])
 
 
+def _points(text: bytes) -> np.ndarray:
+    """`[t,"v"],[t,"v"]` (the inside of a `values` array) as an (n, 2) float array."""
+    if not text:
+        return np.empty((0, 2), dtype=float)
+    numbers = text.translate(None, b'[]"').decode("ascii").split(",")
+    if len(numbers) != 2 * text.count(b"["):
+        raise ValueError("malformed values array")
+    return np.array(numbers, dtype=float).reshape(-1, 2)
+
+
+def decode_matrix(body: bytes) -> list[RangeSeries]:
+    """The series of a `query_range` answer (JSON bytes), as `from_values` would build them.
+
+    Each `"values":[...]` array is cut out of the body and parsed by numpy in one call; the rest
+    (status and labels) goes through `json`. The cut is exact: the arrays hold only numbers,
+    number strings, commas and brackets, and `"values":[` cannot occur inside a JSON string
+    (its quotes are escaped there).
+
+    Raises:
+        ValueError: the body is not a successful matrix answer.
+    """
+    skeleton: list[bytes] = []
+    arrays: list[np.ndarray] = []
+    pos = 0
+    while (key := body.find(_VALUES_KEY, pos)) >= 0:
+        begin = key + len(_VALUES_KEY)
+        close = begin if body.startswith(b"]", begin) else body.find(b"]]", begin) + 1
+        if close == 0:
+            raise ValueError("unterminated values array")
+        skeleton.append(body[pos:begin])
+        arrays.append(_points(body[begin:close]))
+        pos = close
+    skeleton.append(body[pos:])
+    try:
+        answer = json.loads(b"".join(skeleton))
+        data = answer["data"]
+        result = data["result"]
+        ok = answer["status"] == "success" and data["resultType"] == "matrix"
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"unexpected answer: {type(exc).__name__}") from None
+    if not ok or len(result) != len(arrays) or any(r.get("values") != [] for r in result):
+        raise ValueError("not a matrix answer")
+    return [
+        RangeSeries(dict(r.get("metric", {})), a[:, 0], a[:, 1]) for r, a in zip(result, arrays, strict=True)
+    ]
+
+
 def chunk_bounds(start: float, end: float, step: int, max_points: int) -> list[tuple[float, float]]:
     """Split the grid `start, start+step, ..., <= end` into chunks of at most `max_points`.
 
@@ -69,6 +122,35 @@ def chunk_bounds(start: float, end: float, step: int, max_points: int) -> list[t
         chunks.append((start + first * step, start + last * step))
         first = last + 1
     return chunks
+
+
+def _is_loopback(url: str) -> bool:
+    host = parse_url(url).host or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _session(url: str) -> requests.Session:
+    """One keep-alive session for every query (the client mounts its pooled adapter).
+
+    A Prometheus on this host is asked for uncompressed answers (gzip would cost both processes
+    more CPU than the loopback saves) and reached without proxy or certificate settings from the
+    environment, which requests would otherwise look up again for every request.
+    """
+    session = requests.Session()
+    if _is_loopback(url):
+        session.trust_env = False
+        session.headers["Accept-Encoding"] = "identity"
+    return session
+
+
+def _seconds(stamp: float) -> str:
+    """Whole unix seconds as the API parameter (microseconds first, as `datetime` holds them)."""
+    return str(round(datetime.fromtimestamp(stamp, UTC).timestamp()))
 
 
 def _reason(exc: BaseException) -> str:
@@ -100,11 +182,13 @@ class PromClient:
         self.url = url.rstrip("/")
         self.timeout = timeout_seconds
         self.max_points = max_points
+        retry = Retry(total=1, connect=1, read=0, status=0, backoff_factor=0.1)
+        self._session = _session(self.url)
         self._conn = PrometheusConnect(
-            url=self.url,
-            timeout=timeout_seconds,
-            retry=Retry(total=1, connect=1, read=0, status=0, backoff_factor=0.1),
+            url=self.url, timeout=timeout_seconds, retry=retry, session=self._session
         )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=max_concurrency)
+        self._session.mount(self.url, adapter)
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="prom")
         self.requests = 0
         self._lock = threading.Lock()
@@ -159,15 +243,19 @@ class PromClient:
         )
 
     def _range_chunk(self, query: str, lo: float, hi: float, step: int) -> list[RangeSeries]:
-        result = self._call(
-            lambda: self._conn.custom_query_range(
-                query,
-                start_time=datetime.fromtimestamp(lo, UTC),
-                end_time=datetime.fromtimestamp(hi, UTC),
-                step=str(step),
-            )
+        return self._call(lambda: self._get_range(query, lo, hi, step))
+
+    def _get_range(self, query: str, lo: float, hi: float, step: int) -> list[RangeSeries]:
+        response = self._session.get(
+            f"{self.url}/api/v1/query_range",
+            params={"query": query, "start": _seconds(lo), "end": _seconds(hi), "step": str(step)},
+            timeout=self.timeout,
         )
-        return [RangeSeries.from_values(dict(r.get("metric", {})), r["values"]) for r in result]
+        if response.status_code != 200:
+            raise PrometheusApiClientException(
+                f"HTTP Status Code {response.status_code} ({response.content!r})"
+            )
+        return decode_matrix(response.content)
 
     def ready(self) -> bool:
         """True when Prometheus answers its readiness endpoint."""

@@ -11,6 +11,7 @@ import jinja2
 from stack.components.base import Component, http_ok
 from stack.components.patroni import NODES, rest_name
 from stack.layout import Layout
+from stack.tls import combined_pem, self_signed
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 INSTANCES = ("haproxy-a", "haproxy-b")
@@ -26,32 +27,8 @@ def ensure_certificate(layout: Layout) -> Path:
         return pem
     pem.parent.mkdir(parents=True, exist_ok=True)
     key, crt = pem.with_suffix(".key"), pem.with_suffix(".crt")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "90",
-            "-subj",
-            "/CN=localhost/O=nines demo",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(crt),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pem.write_bytes(crt.read_bytes() + key.read_bytes())
-    pem.chmod(0o600)
-    key.unlink()
-    return pem
+    self_signed(key, crt, "/CN=localhost/O=nines demo", 90, san="DNS:localhost,IP:127.0.0.1")
+    return combined_pem(key, crt, pem)
 
 
 class HAProxy(Component):

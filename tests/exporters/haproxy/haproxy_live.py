@@ -12,6 +12,7 @@ from pathlib import Path
 from exporters.haproxy.parse import parse_stat, split_answers
 from exporters.haproxy.source import parse_address, run_commands
 from stack.throwaway import free_port, stop, wait_for
+from stack.tls import combined_pem, self_signed
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -92,12 +93,8 @@ class HAProxy:
         if not cert.exists():
             key = self.dir / "key.pem"
             crt = self.dir / "crt.pem"
-            subprocess.run(
-                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                 "-out", str(crt), "-days", "30", "-subj", "/CN=web.nines.test"],
-                check=True, capture_output=True, timeout=60,
-            )  # fmt: skip
-            cert.write_bytes(crt.read_bytes() + key.read_bytes())
+            self_signed(key, crt, "/CN=web.nines.test", 30)
+            combined_pem(key, crt, cert)
         cfg = self.dir / "haproxy.cfg"
         cfg.write_text(
             CONFIG.format(
