@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.up(progress=lambda s: print(s, flush=True))
             print("\nstack is up:")
             print("\n".join(stack.urls()))
-            print("\nnext: `python -m stack status`, `python -m stack mail`, `make down`")
+            print("\nnext: `make status`, `.venv/bin/python -m stack mail`, `make down`")
         elif args.cmd == "down":
             stack.down()
             if args.purge:
