@@ -76,6 +76,11 @@ class Layout:
             mode = parent.stat().st_mode
             if not mode & 0o001:
                 parent.chmod(mode | 0o001)
+                print(
+                    f"note: made {parent} traversable by other users (o+x, no read) so PostgreSQL "
+                    "can reach its data as `postgres`",
+                    file=sys.stderr,
+                )
 
     def env(self) -> dict[str, str]:
         """Environment for the stack's Python processes (this interpreter's venv on PATH)."""
