@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -101,7 +103,14 @@ class Prometheus(Component):
     def refresh(self) -> None:
         """Rewrite the config (services may have appeared since it started) and reload it."""
         self.prepare()
-        httpx.post(f"http://{self.layout.addr('prometheus')}/-/reload", timeout=10)
+        url = f"http://{self.layout.addr('prometheus')}/-/reload"
+        for _ in range(20):  # a Prometheus still starting answers once it has loaded its config
+            try:
+                httpx.post(url, timeout=10).raise_for_status()
+                return
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        print(f"note: Prometheus did not reload {url}; restart it to apply the new config", file=sys.stderr)
 
     def argv(self) -> Sequence[str]:
         home = self.layout.path("prometheus")
