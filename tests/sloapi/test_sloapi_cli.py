@@ -47,8 +47,8 @@ def test_check_exits_2_naming_file_slo_and_reason(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        f"sloapi check: {tmp_path / 'shop.yml'}: SLO shop-checkout: objective 100 is outside (0, 100)"
+    assert result.stderr.splitlines()[0] == (
+        f"sloapi check: {tmp_path / 'shop.yml'}:5: SLO shop-checkout: objective 100 is outside (0, 100)"
     )
 
 

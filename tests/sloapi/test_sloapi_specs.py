@@ -142,7 +142,8 @@ def test_invalid_specs_name_file_slo_and_reason(tmp_path: Path, old: str, new: s
     assert reason in info.value.reason
     if "service" not in reason:
         assert info.value.slo == "myservice-requests-availability"
-        assert str(info.value).startswith(f"{path}: SLO myservice-requests-availability: ")
+        assert info.value.line is not None
+        assert str(info.value).startswith(f"{path}:{info.value.line}: SLO myservice-requests-availability: ")
 
 
 def test_duplicate_ids_across_files(tmp_path: Path) -> None:
