@@ -23,19 +23,24 @@ from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError
 from sloapi.specs import SLOSpec, read_dir
 
 _BYTES_BODY = re.compile(r"""\((b(['"]).*\2)\)\s*$""", re.DOTALL)
+_ERROR_FIELD = re.compile(r'"error":"(.*?)(?:"\}|$)', re.DOTALL)
 
 
 def prometheus_message(text: str) -> str:
-    """Prometheus's own `error` text out of a client error that quotes the raw response body."""
+    """Prometheus's own `error` text out of a client error quoting the raw body (maybe cut short)."""
     match = _BYTES_BODY.search(text)
-    if match is None:
+    if match is not None:
+        try:
+            body = ast.literal_eval(match.group(1))
+            error = json.loads(body.decode("utf-8", "replace")).get("error")
+        except (ValueError, SyntaxError, AttributeError):
+            error = None
+        if error:
+            return str(error)
+    field = _ERROR_FIELD.search(text)
+    if field is None:
         return text
-    try:
-        body = ast.literal_eval(match.group(1))
-        error = json.loads(body.decode("utf-8", "replace")).get("error")
-    except (ValueError, SyntaxError, AttributeError):
-        return text
-    return str(error) if error else text
+    return field.group(1).replace("\\\\", "\\").replace('\\"', '"')
 
 
 def check_promql(prom: PromClient, specs: list[SLOSpec]) -> list[SpecError]:
