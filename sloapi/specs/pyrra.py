@@ -31,6 +31,8 @@ PYRRA_KIND = "ServiceLevelObjective"
 LABEL_PREFIX = "pyrra.dev/"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_ALERT = "ErrorBudgetBurn"
+PAGE_LABELS = {"severity": "critical"}  # Pyrra's own labels on its fast and slow burn alerts
+TICKET_LABELS = {"severity": "warning"}
 INDICATORS = ("ratio", "latency", "latencyNative", "bool_gauge", "boolGauge")
 _SPEC = ("description", "target", "window", "indicator", "alerting", "partial_response_strategy")
 _LE = re.compile(r"""\ble\s*=\s*"([^"]*)\"""")
@@ -188,7 +190,13 @@ def _alerting(spec: Mapping[str, Any], issues: Issues, slo: str) -> AlertSpec:
     issues.unknown(block, ("disabled", "burnrates", "absent", "name", "absentName"), slo, "spec.alerting")
     off = block.get("disabled") is True or block.get("burnrates") is False
     name = issues.text(block, "name", slo, "spec.alerting", required=False) or DEFAULT_ALERT
-    return AlertSpec(name, page_disabled=off, ticket_disabled=off)
+    return AlertSpec(
+        name,
+        page_labels=dict(PAGE_LABELS),
+        page_disabled=off,
+        ticket_labels=dict(TICKET_LABELS),
+        ticket_disabled=off,
+    )
 
 
 def parse_pyrra(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:

@@ -14,14 +14,14 @@ def test_the_stacks_sloapi_serves_the_shipped_slos(stack) -> None:  # type: igno
     ready = httpx.get(f"{base}/readyz", timeout=60)
     assert ready.status_code == 200, ready.text
     body = httpx.get(f"{base}/api/v1/slos", timeout=120).json()
-    assert body["count"] == 5
+    assert body["count"] == 6
     by_id = {s["id"]: s for s in body["slos"]}
     assert by_id["web-availability"]["labels"]["component"] == "haproxy"
     token = stack.secret("sloapi_token")
     denied = httpx.post(f"{base}/api/v1/reload", timeout=60)
     assert denied.status_code == 401
     reloaded = httpx.post(f"{base}/api/v1/reload", headers={"Authorization": f"Bearer {token}"}, timeout=60)
-    assert reloaded.json() == {"slos": 5}
+    assert reloaded.json() == {"slos": 6}
 
 
 @pytest.mark.stack
