@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from slo_history import DAY, History
 
 from sloapi.config import Settings
 from sloapi.main import create_app
-from stack.demo_app import Handler
-from stack.history import Prometheus, Series
+from stack.demo_app import Handler, request_histogram
+from stack.history import Prometheus, Series, start_prometheus
+
+REPO = Path(__file__).resolve().parents[2]
 
 BUDGET = 0.01
 WINDOW = 28 * DAY
@@ -101,18 +108,25 @@ def test_latency_status_equals_the_histogram_by_hand(latency_client: TestClient,
         assert close(rates[name], history.web_ratio(history.end, seconds) / BUDGET), name
 
 
-def test_demo_app_histogram_counts_requests_by_route() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+@contextmanager
+def demo_app() -> Iterator[str]:
+    """A demo app server with its own registry on a free port; yields its base URL."""
+    registry = CollectorRegistry()
+    handler = type("Handler", (Handler,), {"registry": registry, "durations": request_histogram(registry)})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        for path in ("/api/orders", "/api/orders?x=1", "/health", "/"):
-            assert httpx.get(base + path, timeout=10).status_code == 200
-        text = httpx.get(f"{base}/metrics", timeout=10).text
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_demo_app_histogram_counts_requests_by_route() -> None:
+    with demo_app() as base:
+        for path in ("/api/orders", "/api/orders?x=1", "/health", "/"):
+            assert httpx.get(base + path, timeout=10).status_code == 200
+        text = httpx.get(f"{base}/metrics", timeout=10).text
     assert f'{NAME}_count{{code="200",route="api"}} 2.0' in text
     assert f'{NAME}_bucket{{code="200",le="0.25",route="api"}} 2.0' in text
     assert f'{NAME}_count{{code="200",route="health"}} 1.0' in text
@@ -135,3 +149,40 @@ def test_latency_month_so_far_in_the_report(latency_client: TestClient, history:
     )
     assert slo["id"] == "app-request-latency" and slo["objective"] == 0.99
     assert close(slo["sli"], 1 - slow / total)
+
+
+def test_shipped_latency_slo_reads_a_live_demo_app(tmp_path: Path) -> None:
+    with demo_app() as base:
+        config = tmp_path / "prometheus.yml"
+        target = base.removeprefix("http://")
+        config.write_text(
+            "global: {scrape_interval: 1s}\n"
+            f"scrape_configs:\n  - job_name: app\n    static_configs: [{{targets: ['{target}']}}]\n",
+            encoding="utf-8",
+        )
+        (tmp_path / "data").mkdir()
+        prom = start_prometheus(config, tmp_path / "data", tmp_path / "prometheus.log")
+        try:
+            settings = Settings(
+                slos_dir=REPO / "slos", prometheus_url=prom.url, database_url=f"sqlite:///{tmp_path / 'db'}"
+            )  # type: ignore[call-arg]
+            with TestClient(create_app(settings)) as client:
+                body = _poll_status(client, base)
+        finally:
+            prom.stop()
+    assert body["sli"] == 1.0  # every request answered well within 250 ms
+    assert body["error_budget"]["total_events"] > 0
+    assert body["error_budget"]["error_events"] == 0.0
+
+
+def _poll_status(client: TestClient, base: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    while True:
+        for path in ("/api/orders", "/", "/health"):
+            httpx.get(base + path, timeout=10)
+        body: dict[str, Any] = client.get(
+            "/api/v1/slos/app-request-latency/status", params={"window": "1m"}
+        ).json()
+        if body.get("sli") is not None or time.monotonic() > deadline:
+            return body
+        time.sleep(1)

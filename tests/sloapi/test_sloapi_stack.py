@@ -35,7 +35,10 @@ def test_shipped_slis_match_the_stacks_metrics(stack) -> None:  # type: ignore[n
         "etcd-availability",
         "web-availability",
         "api-availability",
+        "app-request-latency",
     )
+    for path in ("/", "/api/orders", "/db"):  # the latency SLO's series appear with the first request
+        httpx.get(f"http://{stack.addr('app-1')}{path}", timeout=30)
     while time.monotonic() < deadline and len(found) < len(ids):
         for slo_id in ids:
             body = httpx.get(
@@ -48,3 +51,4 @@ def test_shipped_slis_match_the_stacks_metrics(stack) -> None:  # type: ignore[n
     assert set(found) == set(ids), found
     assert all(sli is None or 0.0 <= sli <= 1.0 for sli in found.values())
     assert all(found[i] is not None for i in ids[:3])
+    assert found["app-request-latency"] is not None
