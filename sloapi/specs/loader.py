@@ -24,7 +24,7 @@ from sloapi.specs.yamldoc import LineMap, load_documents
 
 Parser = Callable[[Mapping[str, Any], Issues], list[SLOSpec]]
 
-_BY_API: dict[tuple[str, str | None], Parser | None] = {
+_BY_API: dict[tuple[str, str], Parser] = {
     (SLOTH_K8S_VERSION, SLOTH_K8S_KIND): parse_sloth_k8s,
     (OPENSLO_VERSION, "SLO"): parse_openslo,
     (OPENSLO_V1ALPHA, "SLO"): parse_openslo_v1alpha,
@@ -40,12 +40,13 @@ def _parser(doc: Mapping[str, Any]) -> Parser | str | None:
     """The parser of a document, None to skip it, or the reason it is not recognised."""
     if "version" in doc and "apiVersion" not in doc:
         return parse_sloth if doc["version"] == SLOTH_VERSION else f"unknown version {doc['version']!r}"
-    api, kind = str(doc.get("apiVersion")), doc.get("kind")
+    api, kind = str(doc.get("apiVersion")), str(doc.get("kind"))
     if (api, kind) in _BY_API:
         return _BY_API[(api, kind)]
     if api in (OPENSLO_VERSION, OPENSLO_V1ALPHA):
         return None  # other OpenSLO kinds carry nothing we use
-    return f"unknown document apiVersion {doc.get('apiVersion')!r} kind {kind!r} (expected {EXPECTED})"
+    found = f"apiVersion {doc.get('apiVersion')!r} kind {doc.get('kind')!r}"
+    return f"unknown document {found} (expected {EXPECTED})"
 
 
 def read_text(text: str, name: str) -> tuple[list[SLOSpec], list[SpecError]]:

@@ -77,6 +77,11 @@ def _v1_query(ratio: Mapping[str, Any], what: str, counter: bool, issues: Issues
     return None
 
 
+def _zone(window: Mapping[str, Any]) -> str:
+    calendar = window.get("calendar")
+    return str(calendar.get("timeZone", "UTC")) if isinstance(calendar, Mapping) else "UTC"
+
+
 def _v1_window(spec: Mapping[str, Any], issues: Issues, slo: str) -> Window:
     windows = spec.get("timeWindow") or [{"duration": "30d", "isRolling": True}]
     window = windows[0] if isinstance(windows, list) and windows and isinstance(windows[0], Mapping) else {}
@@ -87,14 +92,24 @@ def _v1_window(spec: Mapping[str, Any], issues: Issues, slo: str) -> Window:
         except WindowError as exc:
             issues.add(window, "duration", slo, "timeWindow[0].duration", f": {exc}")
             return Window()
-    zone = str((window.get("calendar") or {}).get("timeZone", "UTC"))
+    zone = _zone(window)
     kind = _CALENDAR.get((duration.lower(), 1))
     if kind is None:
         issues.add(
             window, "duration", slo, "timeWindow[0].duration", f"{duration!r}: calendar windows are 1M or 1w"
         )
         return Window()
-    return Window(kind, 0, zone)  # type: ignore[arg-type]
+    return _calendar(kind, zone, window, issues, slo, "timeWindow[0].calendar.timeZone")
+
+
+def _calendar(
+    kind: str, zone: str, window: Mapping[str, Any], issues: Issues, slo: str, field: str
+) -> Window:
+    try:
+        return parse_window(f"{kind}@{zone}")
+    except WindowError as exc:
+        issues.add(window, "calendar", slo, field, f": {exc}")
+        return Window()
 
 
 def _v1_sli(spec: Mapping[str, Any], issues: Issues, slo: str) -> EventsSLI | None:
@@ -150,9 +165,9 @@ def parse_openslo(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:
     else:
         objective = _ratio_objective(objectives[0], "target", issues, slo_id, "objectives[0].target")
     window = _v1_window(spec, issues, slo_id)
+    labels = issues.str_map(doc["metadata"], "labels", slo_id, "metadata")
     if sli is None or objective is None or len(issues.errors) != before:
         return []
-    meta = doc.get("metadata") or {}
     return [
         SLOSpec(
             id=slo_id,
@@ -161,8 +176,9 @@ def parse_openslo(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:
             objective=objective,
             sli=sli,
             window=window,
-            labels={str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
+            labels=labels,
             description=str(spec.get("description") or ""),
+            alerting=AlertSpec(default_alert_name(slo_id)),
             source=issues.file,
         )
     ]
@@ -183,12 +199,12 @@ def _v1alpha_window(spec: Mapping[str, Any], issues: Issues, slo: str) -> Window
         issues.add(window, "count", slo, "timeWindows[0].count", f"{count!r} is not a positive integer")
         return Window()
     if window.get("isRolling", True) is False:
-        zone = str((window.get("calendar") or {}).get("timeZone", "UTC"))
+        zone = _zone(window)
         kind = _CALENDAR.get((unit, count))
         if kind is None:
             issues.add(window, "unit", slo, "timeWindows[0]", "calendar windows are 1 Month or 1 Week")
             return Window()
-        return Window(kind, 0, zone)  # type: ignore[arg-type]
+        return _calendar(kind, zone, window, issues, slo, "timeWindows[0].calendar.timeZone")
     if unit not in _UNITS:
         issues.add(window, "unit", slo, "timeWindows[0].unit", f"{unit!r}: rolling units are Second to Week")
         return Window()

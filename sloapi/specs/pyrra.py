@@ -185,13 +185,14 @@ def _window(spec: Mapping[str, Any], issues: Issues, slo: str) -> Window:
         return Window()
 
 
-def _alerting(spec: Mapping[str, Any], issues: Issues, slo: str) -> AlertSpec:
+def _alerting(spec: Mapping[str, Any], issues: Issues, slo: str, name: str) -> AlertSpec:
     block = issues.mapping(spec, "alerting", slo, "spec") or {}
     issues.unknown(block, ("disabled", "burnrates", "absent", "name", "absentName"), slo, "spec.alerting")
     off = block.get("disabled") is True or block.get("burnrates") is False
-    name = issues.text(block, "name", slo, "spec.alerting", required=False) or DEFAULT_ALERT
+    alert = issues.text(block, "name", slo, "spec.alerting", required=False) or DEFAULT_ALERT
     return AlertSpec(
-        name,
+        alert,
+        labels={"slo": name},
         page_labels=dict(PAGE_LABELS),
         page_disabled=off,
         ticket_labels=dict(TICKET_LABELS),
@@ -216,10 +217,10 @@ def parse_pyrra(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:
     sli = _indicator(spec, issues, slo_id)
     objective = _target(spec, issues, slo_id)
     window = _window(spec, issues, slo_id)
-    alerting = _alerting(spec, issues, slo_id)
+    alerting = _alerting(spec, issues, slo_id, name)
+    labels = issues.str_map(meta, "labels", slo_id, "metadata")
     if sli is None or objective is None or len(issues.errors) != before:
         return []
-    labels = issues.str_map(meta, "labels", slo_id, "metadata")
     return [
         SLOSpec(
             id=slo_id,

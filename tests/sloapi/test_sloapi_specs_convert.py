@@ -59,6 +59,7 @@ def test_pyrra_round_trip_and_what_pyrra_cannot_hold() -> None:
     assert reasons == {
         "checkout-queue-freshness": "a raw error ratio is only expressible as a bool_gauge",
         "ledger-writes-0": "a good/total SLI is only expressible as latency (a bucket with le)",
+        "media-uploads": "calendar window month@Europe/Berlin (Pyrra windows are rolling)",
     }
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sloapi.cli import main
 from sloapi.errors import InvalidSpecsError
 from sloapi.rules import generate_groups, render_rules
-from sloapi.specs import EventsSLI, RawSLI, SLOSpec, load_dir, load_file, read_dir
+from sloapi.specs import EventsSLI, RawSLI, SLOSpec, load_dir, load_file, read_dir, read_text
 
 SPECS = Path(__file__).resolve().parent / "specs"
 MIXED = SPECS / "mixed"
@@ -30,7 +34,7 @@ def test_every_format_loads_from_one_folder(mixed: dict[str, SLOSpec]) -> None:
     assert sorted(mixed) == [
         "checkout-queue-freshness", "checkout-requests-availability", "default-probe-success",
         "edge-gateway-errors", "edge-gateway-latency", "edge-gateway-latency-native",
-        "edge-replica-ready", "ledger-writes-0", "ledger-writes-1", "search-availability",
+        "edge-replica-ready", "ledger-writes-0", "ledger-writes-1", "media-uploads", "search-availability",
     ]  # fmt: skip
 
 
@@ -81,6 +85,17 @@ def test_openslo_v1alpha_one_slo_per_objective(mixed: dict[str, SLOSpec]) -> Non
     assert first.alerting is not None and first.alerting.page_disabled and first.alerting.ticket_disabled
 
 
+def test_openslo_v1_counter_selectors_and_calendar_month(mixed: dict[str, SLOSpec]) -> None:
+    spec = mixed["media-uploads"]
+    assert (spec.labels, spec.window.name, spec.objective.budget) == (
+        {"team": "storage"}, "month@Europe/Berlin", 0.005,
+    )  # fmt: skip
+    assert spec.queries("5m") == {
+        "error": 'sum(rate(media_uploads_total{result="failed"}[5m]))',
+        "total": "sum(rate(media_uploads_total[5m]))",
+    }
+
+
 def test_pyrra_ratio_with_grouping(mixed: dict[str, SLOSpec]) -> None:
     spec = mixed["edge-gateway-errors"]
     assert (spec.service, spec.name, spec.window.name, str(spec.objective.percent)) == (
@@ -126,6 +141,7 @@ def test_pyrra_native_latency_and_bool_gauges(mixed: dict[str, SLOSpec]) -> None
 
 EXPECTED_PROBLEMS = {
     ("configmap.yaml", 1, None, None),
+    ("k8s-snake.yaml", 12, "snake-availability", "sli.events.error_query"),
     ("openslo.yaml", 8, "ledger-reads-0", "objectives[0].target"),
     ("openslo.yaml", 10, "ledger-reads-0", "objectives[0].ratioMetrics.total"),
     ("pyrra.yaml", 7, "shop-api-latency", "spec.target"),
@@ -160,7 +176,7 @@ def test_check_lists_every_problem_then_exits_2(capsys: pytest.CaptureFixture[st
     assert len(lines) == len(EXPECTED_PROBLEMS) + 1
     assert (
         lines[-1]
-        == f"sloapi check: {len(EXPECTED_PROBLEMS)} problem(s) in 5 file(s); PromQL not checked (--offline)"
+        == f"sloapi check: {len(EXPECTED_PROBLEMS)} problem(s) in 6 file(s); PromQL not checked (--offline)"
     )
     broken = SPECS / "broken"
     unknown = "objectve is an unknown key (did you mean objective?)"
@@ -176,7 +192,7 @@ def test_check_lists_every_problem_then_exits_2(capsys: pytest.CaptureFixture[st
 def test_check_names_the_unreachable_url(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(MIXED), "--prometheus-url", "http://127.0.0.1:9"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 10 SLOs in ")
+    assert out.startswith("OK: 11 SLOs in ")
     assert "PromQL not checked: Prometheus at http://127.0.0.1:9 is unreachable" in out
 
 
@@ -203,3 +219,49 @@ def test_check_shows_prometheus_own_message(
         'ratio query rejected by Prometheus: invalid parameter "query": '
     )
     assert "parse error" in lines[1] and "b'" not in lines[1] and "\\" not in lines[1]
+
+
+def _paths(node: object, prefix: tuple[object, ...] = ()) -> Iterator[tuple[object, ...]]:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield (*prefix, key)
+        yield from _paths(value, (*prefix, key))
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in MIXED.iterdir()))
+def test_any_value_anywhere_is_reported_never_raised(fixture: str) -> None:
+    docs = list(yaml.safe_load_all((MIXED / fixture).read_text(encoding="utf-8")))
+    cases = 0
+    for index, doc in enumerate(docs):
+        for path in list(_paths(doc)):
+            for value in (None, "x", {"a": 1}):
+                changed = copy.deepcopy(docs)
+                node = changed[index]
+                for key in path[:-1]:
+                    node = node[key]
+                node[path[-1]] = value
+                specs, errors = read_text(yaml.safe_dump_all(changed), "f")
+                cases += 1
+                assert all(e.file == "f" and e.reason for e in errors)
+                # an SLO named in an error is never also accepted
+                assert not {e.slo for e in errors} & {s.id for s in specs}
+    assert cases > 100
+
+
+def test_rules_of_every_format_pass_promtool(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    groups = generate_groups(load_dir(MIXED), interval_seconds=30, warn=warnings.append)
+    path = tmp_path / "mixed.rules.yml"
+    path.write_text(render_rules(groups, "every format"), encoding="utf-8")
+    result = subprocess.run(
+        ["promtool", "check", "rules", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 206 rules found" in result.stdout
+    assert warnings == [
+        f"{MIXED / 'openslo-v1.yaml'}: SLO media-uploads: calendar window, no rules generated"
+    ]
+    text = path.read_text(encoding="utf-8")
+    # Pyrra's grouping keeps a series per group in the SLI rules; its alerts carry Pyrra's labels
+    assert 'sum by (route)(rate(gateway_responses_total{code=~"5.."}[1h]))' in text
+    assert "slo: gateway-latency" in text and "- alert: GatewaySlow" in text
