@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -15,6 +16,7 @@ from sloapi.cli import main
 from sloapi.errors import InvalidSpecsError
 from sloapi.rules import generate_groups, render_rules
 from sloapi.specs import EventsSLI, RawSLI, SLOSpec, load_dir, load_file, read_dir, read_text
+from stack.throwaway import free_port, stop, wait_for
 
 SPECS = Path(__file__).resolve().parent / "specs"
 MIXED = SPECS / "mixed"
@@ -265,3 +267,37 @@ def test_rules_of_every_format_pass_promtool(tmp_path: Path) -> None:
     # Pyrra's grouping keeps a series per group in the SLI rules; its alerts carry Pyrra's labels
     assert 'sum by (route)(rate(gateway_responses_total{code=~"5.."}[1h]))' in text
     assert "slo: gateway-latency" in text and "- alert: GatewaySlow" in text
+
+
+METRICSQL = """\
+version: prometheus/v1
+service: shop
+slos:
+  - name: cart
+    objective: 99.9
+    sli:
+      raw:
+        error_ratio_query: median_over_time(cart_error_ratio[{{.window}}])
+"""
+
+
+def test_check_asks_the_configured_backend_so_metricsql_passes_on_victoriametrics(
+    tmp_path: Path, prom_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos" / "cart.yml").write_text(METRICSQL, encoding="utf-8")
+    assert main(["check", str(tmp_path / "slos"), "--prometheus-url", prom_url]) == 2
+    assert 'unknown function with name "median_over_time"' in capsys.readouterr().err
+    port = free_port()
+    vm = subprocess.Popen(
+        ["victoria-metrics", f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={tmp_path / 'vm'}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: httpx.get(f"{url}/health", timeout=2).status_code == 200, 60, "VictoriaMetrics",
+                 ignore=(httpx.HTTPError,))  # fmt: skip
+        assert main(["check", str(tmp_path / "slos"), "--prometheus-url", url]) == 0
+        assert capsys.readouterr().out.endswith(f"PromQL accepted by {url}\n")
+    finally:
+        stop(vm)
