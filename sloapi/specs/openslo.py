@@ -145,8 +145,8 @@ def _head(
     meta = issues.mapping(doc, "metadata", None, "", required=True) or {}
     name = issues.name(meta, "name", None, "metadata") if meta else None
     spec = issues.mapping(doc, "spec", None, "", required=True) or {}
+    issues.unknown(spec, allowed, None, "spec")
     service = issues.name(spec, "service", None, "spec") if spec else None
-    issues.unknown(spec, allowed, f"{service}-{name}", "")
     return service or "", name or "", spec
 
 

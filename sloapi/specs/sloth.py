@@ -144,10 +144,12 @@ def _slo(
     if not isinstance(raw, Mapping):
         issues.add(raw, None, f"#{index + 1}", "", "an SLO must be a mapping")
         return None
-    name = issues.name(raw, "name", f"#{index + 1}", "")
-    slo_id = f"{service}-{name}" if name else f"#{index + 1}"
+    given = raw.get("name")
+    label = f"{service}-{given}" if isinstance(given, str) and given else f"#{index + 1}"
     before = len(issues.errors)
-    issues.unknown(raw, SLO_KEYS, slo_id, "")
+    issues.unknown(raw, SLO_KEYS, label, "")
+    name = issues.name(raw, "name", label, "")
+    slo_id = f"{service}-{name}" if name else f"#{index + 1}"
     recipients = raw.get("recipients") or []
     if not isinstance(recipients, list):
         issues.add(raw, "recipients", slo_id, "recipients", "must be a list")
@@ -173,10 +175,11 @@ def parse_group(node: Mapping[str, Any], keys: Keys, issues: Issues, prefix: str
     service = issues.name(node, "service", None, prefix)
     base = issues.str_map(node, "labels", None, prefix)
     slos = node.get("slos")
+    if slos is None:
+        issues.missing(node, "slos", None, prefix)
+        return []
     if not isinstance(slos, list) or not slos:
-        issues.add(
-            node, "slos" if "slos" in node else None, None, join(prefix, "slos"), "must be a non-empty list"
-        )
+        issues.add(node, "slos", None, join(prefix, "slos"), "must be a non-empty list")
         return []
     if service is None:
         return []
