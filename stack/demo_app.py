@@ -2,13 +2,16 @@
 
 Routes: `/health` (200, or 503 while the file `<name>.unhealthy` exists in the flag dir, so a
 drill can fail a health check without stopping the process), `/`, `/api/...`, `/admin/...`
-(a short text answer) and `/db` (one transaction through PgBouncer).
+(a short text answer), `/db` (one transaction through PgBouncer), `/status/<code>` (answers
+that HTTP status) and `/slow?ms=N` (answers after N ms, at most 5 s): the demo traffic's errors
+and slow requests.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -41,8 +44,19 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, "ok\n")
         elif path == "/db":
             self._db()
+        elif path.startswith("/status/") and path[8:].isdigit() and 200 <= int(path[8:]) <= 599:
+            self._send(int(path[8:]), f"{self.name}: status {path[8:]}\n")
+        elif path == "/slow":
+            self._slow()
         else:
             self._send(200, f"{self.name}: {path}\n")
+
+    def _slow(self) -> None:
+        query = self.path.partition("?")[2]
+        wanted = dict(part.partition("=")[::2] for part in query.split("&")).get("ms", "")
+        delay = min(int(wanted), 5000) if wanted.isdigit() else 500
+        time.sleep(delay / 1000)
+        self._send(200, f"{self.name}: slow {delay} ms\n")
 
     def _db(self) -> None:
         import psycopg
