@@ -36,6 +36,11 @@ def _decimals(low: float, high: float) -> int:
     return max(0, min(4, 1 - math.floor(math.log10(span / 5))))
 
 
+def _marker(values: np.ndarray) -> str | None:
+    """Dots when few points have data (a lone point draws no line)."""
+    return "o" if np.isfinite(values).sum() < 48 else None
+
+
 def _axes(title: str) -> tuple[Figure, Axes]:
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=100)
     axes = figure.add_subplot()
@@ -70,7 +75,7 @@ def budget_chart(
     left = np.array([np.nan if v is None else 100.0 * v for v in remaining], dtype=float)
     line = np.array([np.nan if v is None else 100.0 * v for v in ideal], dtype=float)
     axes.plot(x, line, color=IDEAL, linestyle=":", linewidth=1, label="even spend")
-    axes.plot(x, left, color=LINE, linewidth=1.6, label="budget left")
+    axes.plot(x, left, color=LINE, linewidth=1.6, label="budget left", marker=_marker(left), markersize=3)
     axes.axhline(0.0, color=OBJECTIVE, linewidth=0.8)
     known = left[np.isfinite(left)]
     low = min(0.0, float(known.min())) if known.size else 0.0
@@ -89,7 +94,7 @@ def sli_chart(times: Sequence[datetime], sli: Sequence[float], objective: float,
     x = np.asarray(date2num(list(times)), dtype=float)
     values = 100.0 * np.asarray(sli, dtype=float)
     target = 100.0 * objective
-    axes.plot(x, values, color=LINE, linewidth=1.2, marker="." if len(values) < 60 else None)
+    axes.plot(x, values, color=LINE, linewidth=1.2, marker=_marker(values), markersize=3)
     known = values[np.isfinite(values)]
     lowest = float(known.min()) if known.size else target
     floor = max(0.0, min(lowest, target) - 0.5 * (100.0 - min(lowest, target)) - 1e-3)

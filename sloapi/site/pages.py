@@ -32,8 +32,8 @@ _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
 
 
 def _html(template: str, request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
-    refresh = request.app.state.ctx.settings.site_refresh_seconds
-    return HTMLResponse(page(template, request=request, refresh=refresh, **context), status_code=status_code)
+    context.setdefault("refresh", request.app.state.ctx.settings.site_refresh_seconds)
+    return HTMLResponse(page(template, request=request, **context), status_code=status_code)
 
 
 def _error(request: Request, exc: Exception) -> HTMLResponse:
