@@ -23,7 +23,9 @@ HEIGHT_INCHES = 2.8
 LINE = "#1565c0"
 IDEAL = "#9e9e9e"
 OBJECTIVE = "#c62828"
+BAD = OBJECTIVE
 GRID = "#e6e6e6"
+FLOOR = -100.0  # budget drawn down to -100 % (spent twice); lower values sit on the floor, noted
 
 
 def _percent_formatter(decimals: int) -> FuncFormatter:
@@ -57,6 +59,13 @@ def _axes(title: str) -> tuple[Figure, Axes]:
     return figure, axes
 
 
+def _span(axes: Axes, x: np.ndarray) -> None:
+    """The whole window on the x axis, with a little room so the last point is not cut."""
+    if len(x) > 1:
+        pad = 0.01 * float(x[-1] - x[0])
+        axes.set_xlim(float(x[0]), float(x[-1]) + pad)
+
+
 def _svg(figure: Figure, salt: str) -> str:
     """The figure as an inline ``<svg>`` element (ids salted so several charts share a page)."""
     buffer = io.StringIO()
@@ -74,17 +83,20 @@ def budget_chart(
     x = np.asarray(date2num(list(times)), dtype=float)
     left = np.array([np.nan if v is None else 100.0 * v for v in remaining], dtype=float)
     line = np.array([np.nan if v is None else 100.0 * v for v in ideal], dtype=float)
-    axes.plot(x, line, color=IDEAL, linestyle=":", linewidth=1, label="even spend")
-    axes.plot(x, left, color=LINE, linewidth=1.6, label="budget left", marker=_marker(left), markersize=3)
-    axes.axhline(0.0, color=OBJECTIVE, linewidth=0.8)
     known = left[np.isfinite(left)]
-    low = min(0.0, float(known.min())) if known.size else 0.0
-    axes.set_ylim(low - 2.0, 102.0)
+    lowest = float(known.min()) if known.size else 0.0
+    shown = np.where(np.isfinite(left), np.maximum(left, FLOOR), np.nan)
+    axes.plot(x, line, color=IDEAL, linestyle=":", linewidth=1, label="even spend")
+    axes.plot(x, shown, color=LINE, linewidth=1.6, label="budget left", marker=_marker(left), markersize=3)
+    axes.axhline(0.0, color=OBJECTIVE, linewidth=0.8)
+    axes.set_ylim(min(0.0, max(lowest, FLOOR)) - 4.0, 104.0)
+    if lowest < FLOOR:
+        note = f"overspent: lowest {lowest:.0f}% (drawn at {FLOOR:.0f}%)"
+        axes.text(0.99, 0.04, note, transform=axes.transAxes, ha="right", va="bottom", fontsize=8, color=BAD)
     axes.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
     axes.yaxis.set_major_formatter(_percent_formatter(0))
     axes.legend(loc="lower left", fontsize=8, frameon=False)
-    if len(x) > 1:
-        axes.set_xlim(float(x[0]), float(x[-1]))
+    _span(axes, x)
     return _svg(figure, salt)
 
 
@@ -116,6 +128,5 @@ def sli_chart(times: Sequence[datetime], sli: Sequence[float], objective: float,
     )
     if not known.size:
         axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", va="center", color="#777")
-    if len(x) > 1:
-        axes.set_xlim(float(x[0]), float(x[-1]))
+    _span(axes, x)
     return _svg(figure, salt)

@@ -28,7 +28,7 @@ def status(slo_id: str, remaining: float | None, sli: float | None = 0.9995, **e
     rates.update(extra.pop("rates", {}))
     return {
         "id": slo_id,
-        "service": slo_id.split("-")[0],
+        "service": slo_id.split("-", maxsplit=1)[0],
         "sli": sli,
         "objective": 0.999,
         "window_start": "2026-10-30T00:00:00+00:00",
@@ -177,3 +177,18 @@ def test_api_docs_assets_name_no_remote_address() -> None:
     assert b"https://cdn." not in redoc_bundle()
     swagger = resources.files("fastapi_offline").joinpath("static/swagger-ui-bundle.js").read_bytes()
     assert b"https://cdn." not in swagger
+
+
+def test_sloapi_rules_put_runbook_links_on_the_configured_base(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sloapi.cli import main
+
+    monkeypatch.setenv("SLOAPI_RUNBOOK_BASE_URL", "https://slo.example.com/runbooks")
+    assert main(["rules", str(REPO / "slos")]) == 0
+    out = capsys.readouterr().out
+    assert "runbook_url: https://slo.example.com/runbooks#slo-budget-burn" in out
+    assert "docs/runbooks.md" not in out
+    monkeypatch.setenv("SLOAPI_RUNBOOK_BASE_URL", "https://x/a b")
+    assert main(["rules", str(REPO / "slos")]) == 2
+    assert "SLOAPI_RUNBOOK_BASE_URL" in capsys.readouterr().err
