@@ -8,7 +8,7 @@ Rules files name ``docs/runbooks.md#<anchor>``; the copies Prometheus loads carr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sloapi.rules.runbooks import with_base
@@ -22,17 +22,23 @@ def runbooks_url(layout: Layout) -> str:
     return f"http://{layout.addr('sloapi')}/runbooks"
 
 
-def write_rules(sources: Iterable[Path], folder: Path, base: str) -> list[str]:
-    """Copy rules files into ``folder`` with their runbook links on ``base``; returns the copies' paths."""
+def _copy(sources: Iterable[Path], folder: Path, edit: Callable[[str], str]) -> list[str]:
+    """Write ``edit(text)`` of each source into ``folder`` (same names); returns the copies' paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.yml"):
-        old.unlink()
     written = []
     for source in sorted(sources):
         target = folder / source.name
-        target.write_text(with_base(source.read_text(encoding="utf-8"), base), encoding="utf-8")
+        target.write_text(edit(source.read_text(encoding="utf-8")), encoding="utf-8")
         written.append(str(target))
     return written
+
+
+def write_rules(sources: Iterable[Path], folder: Path, base: str) -> list[str]:
+    """Copy rules files into ``folder`` (replacing older copies) with their runbook links on ``base``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.yml"):
+        old.unlink()
+    return _copy(sources, folder, lambda text: with_base(text, base))
 
 
 def template_with_base(text: str, base: str) -> str:
@@ -42,10 +48,4 @@ def template_with_base(text: str, base: str) -> str:
 
 def write_templates(sources: Iterable[Path], folder: Path, base: str) -> list[str]:
     """Copy Alertmanager templates into ``folder`` with the runbook base set; returns their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for source in sorted(sources):
-        target = folder / source.name
-        target.write_text(template_with_base(source.read_text(encoding="utf-8"), base), encoding="utf-8")
-        written.append(str(target))
-    return written
+    return _copy(sources, folder, lambda text: template_with_base(text, base))
