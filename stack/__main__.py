@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     traffic = sub.add_parser("traffic", help="start or change the demo's synthetic client")
     traffic.add_argument("--rate", type=float, help="requests per second (0 pauses; default 2)")
-    traffic.add_argument("--error-ratio", type=float, help="share of requests answered 500 (default 0.002)")
+    traffic.add_argument("--error-ratio", type=float, help="share of requests answered 500 (default 0.0005)")
     traffic.add_argument("--stop", action="store_true", help="stop the client")
     args = parser.parse_args(argv)
 

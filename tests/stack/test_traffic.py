@@ -74,3 +74,16 @@ def test_traffic_reaches_the_apps_through_haproxys_https_front_end(stack) -> Non
         front_door(layout)["web"] + "/db", verify=str(layout.path("tls", "web.crt")), timeout=10
     )
     assert served.status_code == 200 and "db 1" in served.text
+
+
+def test_the_command_refuses_a_stack_that_is_not_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stack.traffic import command
+
+    assert command(Layout(tmp_path), rate=3, error_ratio=None, stop=False) == 1
+    assert "not running" in capsys.readouterr().err
+    assert not (tmp_path / "traffic.json").exists()
+    assert command(Layout(tmp_path), rate=-1, error_ratio=None, stop=False) == 2
+    assert command(Layout(tmp_path), rate=None, error_ratio=None, stop=True) == 0
+    assert "not running" in capsys.readouterr().out
