@@ -48,6 +48,11 @@ def _pinned(at: datetime, request: Request) -> str | None:
     return at.isoformat() if request.query_params.get("at") else None
 
 
+def _still(pinned: str | None) -> dict[str, int]:
+    """A page pinned to an instant does not reload itself (its figures cannot change)."""
+    return {"refresh": 0} if pinned else {}
+
+
 @router.get("/", response_class=HTMLResponse)
 async def overview(
     request: Request,
@@ -68,8 +73,9 @@ async def overview(
         "team": views.label_values(rows, "team"),
     }
     shown = [row for row in rows if views.matches(row, filters)]
-    return _html("index.html.j2", request, rows=shown, total=len(rows), at=at, pinned=_pinned(at, request),
-                 filters=filters, options=options)  # fmt: skip
+    pinned = _pinned(at, request)
+    return _html("index.html.j2", request, rows=shown, total=len(rows), at=at, pinned=pinned,
+                 filters=filters, options=options, **_still(pinned))  # fmt: skip
 
 
 def _charts(fig: SLOFigures, slo_id: str) -> dict[str, Any]:
@@ -100,9 +106,10 @@ async def slo_page(slo_id: str, request: Request, ctx: CtxDep, at: AtDep) -> HTM
     firing = await firing_alerts(settings.alertmanager_url, slo_id, settings.alertmanager_timeout_seconds)
     status = fig.status
     months = _months(current_month(ctx, at))
+    pinned = _pinned(at, request)
     return _html("slo.html.j2", request, spec=spec, status=status, row=views.rows([status])[0], charts=charts,
                  step_seconds=fig.budget["step_seconds"], month=fig.month, month_report=fig.month_report,
-                 firing=firing, months=months, at=at, pinned=_pinned(at, request))  # fmt: skip
+                 firing=firing, months=months, at=at, pinned=pinned, **_still(pinned))  # fmt: skip
 
 
 def _months(latest: Month) -> list[Month]:

@@ -74,7 +74,10 @@ def test_overview_shows_the_apis_figures_in_budget_order(
             remaining.append(left)
         assert len(row.query_selector_all("td.tier")) == 4
     assert remaining == sorted(remaining)
-    assert seen.page.locator("meta[http-equiv=refresh]").count() == 1
+    assert seen.page.locator("meta[http-equiv=refresh]").count() == 0  # pinned: nothing to refresh
+    live = visit(browser, f"{base}/", tmp_path, "overview-live")
+    clean(live)
+    assert live.page.get_attribute("meta[http-equiv=refresh]", "content") == "60"
 
 
 def test_overview_filters_by_service(browser: Browser, base: str, at: int, tmp_path: Path) -> None:
