@@ -126,7 +126,7 @@ def test_runbooks_page_has_every_alert_section(browser: Browser, base: str, tmp_
     seen = visit(browser, f"{base}/runbooks#haproxydown", tmp_path, "runbooks")
     clean(seen)
     assert seen.page.inner_text("#haproxydown") == "HaproxyDown"
-    assert seen.page.locator(".toc a[href='#slo-budget-burn']").count() == 1
+    assert seen.page.locator(".sidebar a[href='#slo-budget-burn']").count() == 1
 
 
 @pytest.mark.parametrize(("path", "rendered"), [("/docs", ".swagger-ui .opblock"), ("/redoc", "h1")])

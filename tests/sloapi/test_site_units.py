@@ -192,3 +192,33 @@ def test_sloapi_rules_put_runbook_links_on_the_configured_base(
     monkeypatch.setenv("SLOAPI_RUNBOOK_BASE_URL", "https://x/a b")
     assert main(["rules", str(REPO / "slos")]) == 2
     assert "SLOAPI_RUNBOOK_BASE_URL" in capsys.readouterr().err
+
+
+def test_pages_answer_errors_as_html_pages(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from sloapi.main import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # bound, not listening: Prometheus unreachable
+        settings = Settings(
+            slos_dir=REPO / "slos",
+            prometheus_url=f"http://127.0.0.1:{closed}",
+            prometheus_timeout_seconds=2,
+            database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        )
+        with TestClient(create_app(settings)) as client:
+            down = client.get("/")
+            assert down.status_code == 503 and down.headers["content-type"].startswith("text/html")
+            assert "Prometheus is unreachable" in down.text
+            missing = client.get("/slos/no-such-slo")
+            assert missing.status_code == 404 and "no SLO with id" in missing.text
+            assert client.get("/reports/2026-13").status_code == 422
+            assert client.get("/reports").status_code == 200
+            book = client.get("/runbooks")
+            assert book.status_code == 200 and 'id="haproxydown"' in book.text
+            assert client.get("/assets/site/site.css").headers["content-type"].startswith("text/css")
+            assert "swagger-ui-bundle.js" in client.get("/docs").text
+            assert client.get("/openapi.json").json()["paths"].keys() >= {"/api/v1/slos"}
+            assert "/" not in client.get("/openapi.json").json()["paths"]  # pages stay out of the API schema
