@@ -148,7 +148,8 @@ class SloApi(Component):
         return http_ok(f"http://{self.layout.addr('sloapi')}/healthz")
 
     def urls(self) -> list[str]:
-        return [f"http://{self.layout.addr('sloapi')}/docs"]
+        base = f"http://{self.layout.addr('sloapi')}"
+        return [f"{base}/", f"{base}/docs"]
 
 
 NINES_SERVICES: tuple[type[Exporter] | type[SloApi], ...] = (
