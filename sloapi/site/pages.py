@@ -29,11 +29,17 @@ router = APIRouter(include_in_schema=False)
 REPORT_MONTHS = 6  # months listed on /reports, newest first
 FILTER_LABELS = ("service", "team")
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S)
+#: The pages load nothing but this service's own files; inline styles are the report's and the charts'.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def _html(template: str, request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("refresh", request.app.state.ctx.settings.site_refresh_seconds)
-    return HTMLResponse(page(template, request=request, **context), status_code=status_code)
+    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    return HTMLResponse(page(template, request=request, **context), status_code=status_code, headers=headers)
 
 
 def _error(request: Request, exc: Exception) -> HTMLResponse:

@@ -218,6 +218,7 @@ def test_pages_answer_errors_as_html_pages(tmp_path: Path) -> None:
             assert client.get("/reports").status_code == 200
             book = client.get("/runbooks")
             assert book.status_code == 200 and 'id="haproxydown"' in book.text
+            assert "script-src 'self'" in book.headers["content-security-policy"]
             assert client.get("/assets/site/site.css").headers["content-type"].startswith("text/css")
             assert "swagger-ui-bundle.js" in client.get("/docs").text
             assert client.get("/openapi.json").json()["paths"].keys() >= {"/api/v1/slos"}
