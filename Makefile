@@ -38,6 +38,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: deps
 	$(PY) -m stack up
+	$(PY) -m stack traffic
 
 down:
 	@if [ -x $(PY) ]; then $(PY) -m stack down; else echo "nothing to stop (no .venv)"; fi

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     report_incident_burn_rate: Annotated[float, Field(gt=0)] = 10.0
     report_incident_merge_gap_seconds: Annotated[int, Field(ge=0)] = 300
 
+    # Site (the HTML pages) and alert links
+    alertmanager_url: str | None = None  # firing alerts on SLO pages when set (v2 API)
+    alertmanager_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 3.0
+    # where docs/runbooks.md is served: alerts' runbook_url become `<base>#<anchor>`
+    runbook_base_url: str = "docs/runbooks.md"
+    site_refresh_seconds: Annotated[int, Field(ge=0)] = 60
+
     @field_validator("report_recipients", mode="before")
     @classmethod
     def _split_recipients(cls, value: object) -> object:
@@ -96,6 +103,20 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _check_optional_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        return cls._check_url(value)
+
+    @field_validator("runbook_base_url")
+    @classmethod
+    def _check_runbook_base(cls, value: str) -> str:
+        from sloapi.rules.runbooks import check_base
+
+        return check_base(value)
 
     @field_validator("default_window")
     @classmethod

@@ -16,13 +16,14 @@ from sloapi.config import Settings, get_settings
 from sloapi.engine.prom import PromClient
 from sloapi.reports import app as reports_app
 from sloapi.service import ServiceContext, utcnow
+from sloapi.site import app as site_app
 from sloapi.storage.db import mask_url
 from sloapi.storage.migrate import upgrade
 
 log = logging.getLogger("sloapi")
 
 #: Modules whose `install(app)` adds routes / start-up work.
-APP_EXTENSIONS = (reports_app,)
+APP_EXTENSIONS = (reports_app, site_app)
 
 
 def create_app(
@@ -59,6 +60,8 @@ def create_app(
         version="0.1.0",
         description="Error budgets, burn rates and time to exhaustion for SLO specs.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: sloapi.site.docs, with local assets
+        redoc_url=None,
     )
     app.state.startup_hooks = []
     telemetry = RequestMetrics()

@@ -1,4 +1,4 @@
-"""`python -m stack up | down | status | mail | urls` — the local HA stack on 127.0.0.1."""
+"""`python -m stack up | down | status | mail | urls | traffic` — the local HA stack on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from stack import traffic as stack_traffic
 from stack.layout import default_layout
 from stack.runner import Stack, StackError
 from stack.sink import read_mail
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         default=120.0,
         help="seconds to keep load and watch after the repair (default 120)",
     )
+    traffic = sub.add_parser("traffic", help="start or change the demo's synthetic client")
+    traffic.add_argument("--rate", type=float, help="requests per second (0 pauses; default 2)")
+    traffic.add_argument("--error-ratio", type=float, help="share of requests answered 500 (default 0.0005)")
+    traffic.add_argument("--stop", action="store_true", help="stop the client")
     args = parser.parse_args(argv)
 
     recorded = _recorded(args)
@@ -62,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             print("\nstack is up:")
             print("\n".join(stack.urls()))
             print("\nnext: `make status`, `.venv/bin/python -m stack mail`, `make down`")
+        elif args.cmd == "traffic":
+            return stack_traffic.command(layout, args.rate, args.error_ratio, args.stop)
         elif args.cmd == "down":
+            stack_traffic.stop_client(layout)
             stack.down()
             if args.purge:
                 stack.purge()

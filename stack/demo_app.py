@@ -2,11 +2,13 @@
 
 Routes: `/health` (200, or 503 while the file `<name>.unhealthy` exists in the flag dir, so a
 drill can fail a health check without stopping the process), `/`, `/api/...`, `/admin/...`
-(a short text answer), `/db` (one transaction through PgBouncer) and `/metrics`.
+(a short text answer), `/db` (one transaction through PgBouncer), `/status/<code>` (answers
+that HTTP status), `/slow?ms=N` (answers after N ms, at most 5 s) and `/metrics`. The demo
+traffic's errors and slow requests use `/status/500` and `/slow`.
 
 Metrics: `http_request_duration_seconds{route, code}`, a histogram of the time each request took
-to answer (`route`: `root`, `api`, `admin`, `db`, `health`; `/metrics` itself is not timed).
-The latency SLO `app-request-latency` (slos/app-latency.yml) reads it.
+to answer (`route`: `root`, `api`, `admin`, `db`, `health`, `status`, `slow`; `/metrics` itself is
+not timed). The latency SLO `app-request-latency` (slos/app-latency.yml) reads it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from pathlib import Path
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-ROUTES = {"": "root", "api": "api", "admin": "admin", "db": "db", "health": "health"}
+ROUTES = {
+    "": "root",
+    "api": "api",
+    "admin": "admin",
+    "db": "db",
+    "health": "health",
+    "status": "status",
+    "slow": "slow",
+}
 
 
 def route_of(path: str) -> str:
@@ -82,8 +92,19 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(200, "ok\n")
         elif path == "/db":
             self._db()
+        elif path.startswith("/status/") and path[8:].isdigit() and 200 <= int(path[8:]) <= 599:
+            self._send(int(path[8:]), f"{self.name}: status {path[8:]}\n")
+        elif path == "/slow":
+            self._slow()
         else:
             self._send(200, f"{self.name}: {path}\n")
+
+    def _slow(self) -> None:
+        query = self.path.partition("?")[2]
+        wanted = dict(part.partition("=")[::2] for part in query.split("&")).get("ms", "")
+        delay = min(int(wanted), 5000) if wanted.isdigit() else 500
+        time.sleep(delay / 1000)
+        self._send(200, f"{self.name}: slow {delay} ms\n")
 
     def _db(self) -> None:
         import psycopg

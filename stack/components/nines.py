@@ -12,6 +12,7 @@ from stack.components.haproxy import INSTANCES
 from stack.components.patroni import NODES, rest_name
 from stack.components.pgbouncer import STATS_USER
 from stack.layout import REPO
+from stack.runbook_links import runbooks_url
 
 CLUSTER = "demo"
 
@@ -136,6 +137,8 @@ class SloApi(Component):
                 "SLOAPI_MAIL_FROM": "reports@nines.local",
                 "SLOAPI_REPORT_RECIPIENTS": "customers@nines.local",
                 "SLOAPI_API_TOKEN_FILE": str(lay.secret_file("sloapi_token")),
+                "SLOAPI_ALERTMANAGER_URL": f"http://{lay.addr('alertmanager')}",
+                "SLOAPI_RUNBOOK_BASE_URL": runbooks_url(lay),
             }
         )
         lay.secret("sloapi_token")
@@ -145,7 +148,8 @@ class SloApi(Component):
         return http_ok(f"http://{self.layout.addr('sloapi')}/healthz")
 
     def urls(self) -> list[str]:
-        return [f"http://{self.layout.addr('sloapi')}/docs"]
+        base = f"http://{self.layout.addr('sloapi')}"
+        return [f"{base}/", f"{base}/docs"]
 
 
 NINES_SERVICES: tuple[type[Exporter] | type[SloApi], ...] = (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,7 @@ import yaml
 from stack.components.base import Component, http_ok, tcp_open
 from stack.layout import REPO, Layout
 from stack.ports import by_default_port
+from stack.runbook_links import runbooks_url, write_rules, write_templates
 
 _ADDR = re.compile(r"^(127\.0\.0\.1|localhost):(\d+)$")
 
@@ -98,6 +101,8 @@ class Prometheus(Component):
         home = self.layout.path("prometheus")
         (home / "data").mkdir(parents=True, exist_ok=True)
         cfg = render_prometheus_config(self.layout, self.wanted)
+        rules = sorted((REPO / "rules").glob("*.yml"))
+        cfg["rule_files"] = write_rules(rules, home / "rules", runbooks_url(self.layout))
         (home / "prometheus.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     def refresh(self) -> None:
@@ -140,7 +145,10 @@ class Alertmanager(Component):
     def prepare(self) -> None:
         home = self.layout.path("alertmanager")
         (home / "data").mkdir(parents=True, exist_ok=True)
-        (home / "alertmanager.yml").write_text(render_alertmanager_config(self.layout))
+        cfg = yaml.safe_load(render_alertmanager_config(self.layout))
+        sources = [Path(match) for pattern in cfg["templates"] for match in sorted(glob.glob(pattern))]
+        cfg["templates"] = write_templates(sources, home / "templates", runbooks_url(self.layout))
+        (home / "alertmanager.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     def argv(self) -> Sequence[str]:
         home = self.layout.path("alertmanager")

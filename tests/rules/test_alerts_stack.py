@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from stack.components.patroni import cluster_ready, cluster_state
+from stack.runbook_links import runbooks_url
 from stack.runner import Stack
 from stack.sink import read_mail, read_webhooks
 
@@ -162,7 +163,7 @@ def test_injected_faults_fire_and_reach_alertmanager_and_email(stack: Stack) -> 
             240,
             "PatroniFailover in Prometheus and Alertmanager",
         )
-        assert failover["annotations"]["runbook_url"] == "docs/runbooks.md#patronifailover"
+        assert failover["annotations"]["runbook_url"] == runbooks_url(stack.layout) + "#patronifailover"
 
         # warnings reach people: the team's email, sent to the stack's SMTP sink
         def mailed() -> str | None:
