@@ -48,7 +48,7 @@ class TrafficSettings:
 
     rate: float = 2.0
     error_ratio: float = 0.0005  # half the 99.9 % budget: the budget visibly burns, no alert fires
-    slow_ratio: float = 0.02
+    slow_ratio: float = 0.005  # half the latency SLO's 1 % budget over 250 ms: it burns, no alert
 
     def __post_init__(self) -> None:
         if not 0 <= self.rate <= MAX_RATE:
