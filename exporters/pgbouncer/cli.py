@@ -11,7 +11,7 @@ from exporters.core.cli import run
 from exporters.core.config import Target
 from exporters.core.errors import ConfigError
 from exporters.core.spec import ExporterSpec
-from exporters.pgbouncer.collector import make_scrape, options_from
+from exporters.pgbouncer.scrape import make_scrape, options_from
 from exporters.pgbouncer.console import resolve_dsn
 
 DEFAULT_LISTEN = "127.0.0.1:9127"
