@@ -120,6 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(sock, ssl.SSLSocket):
             sock.do_handshake()
         super().setup()
+        self.rfile.close()
         self._reader = DeadlineReader(sock)
         self.rfile = io.BufferedReader(self._reader)
 

@@ -30,6 +30,8 @@ class LiveCluster:
     stop_node: Any
     start_node: Any
     extra: dict[str, Any] = field(default_factory=dict)
+    # host:port of each PostgreSQL: where the monitoring DSN may connect
+    monitoring_hosts: list[str] = field(default_factory=list)
 
     def cluster_json(self) -> dict[str, Any]:
         """`/cluster` from the first node that answers."""
@@ -88,6 +90,7 @@ def own_cluster() -> Iterator[LiveCluster]:
             stop_node=c.stop_member,
             start_node=c.start_member,
             extra={"superuser_password": SUPERUSER_PASSWORD},
+            monitoring_hosts=[f"127.0.0.1:{m.pg_port}" for m in c.members],
         )
     finally:
         c.stop()
