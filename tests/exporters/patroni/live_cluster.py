@@ -7,14 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from patroni_cluster import (
-    MONITOR_PASSWORD,
-    MONITOR_USER,
-    SUPERUSER_PASSWORD,
-    PatroniCluster,
-    get_json,
-    wait_for,
-)
+from patroni_cluster import MONITOR_PASSWORD, MONITOR_USER, PatroniCluster, get_json, wait_for
 
 HEALTHY_TIMEOUT = 180.0
 
@@ -89,7 +82,7 @@ def own_cluster() -> Iterator[LiveCluster]:
             monitoring_password=MONITOR_PASSWORD,
             stop_node=c.stop_member,
             start_node=c.start_member,
-            extra={"superuser_password": SUPERUSER_PASSWORD},
+            extra={"superuser_password": c.superuser_password},
             monitoring_hosts=[f"127.0.0.1:{m.pg_port}" for m in c.members],
         )
     finally:
