@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import threading
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
-from haproxy_live import HAProxy, make_haproxy
+from haproxy_live import HAProxy
 
 from exporters.core.cli import build
 from exporters.core.metrics import sample_value
 from exporters.haproxy.cli import SPEC
-
-
-@pytest.fixture(scope="module")
-def haproxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HAProxy]:
-    h = make_haproxy(tmp_path_factory.mktemp("haproxy"))
-    try:
-        h.start()
-        yield h
-    finally:
-        h.stop()
 
 
 @pytest.mark.parametrize("prefix", ["unix:", ""])

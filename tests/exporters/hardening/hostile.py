@@ -133,11 +133,11 @@ class DripServer:
         self.sock.close()
 
 
-class CountingServer:
-    """A TCP server that counts connections and closes each at once."""
+class TcpServer:
+    """A TCP server on 127.0.0.1 that counts connections and hands each to `handle` in a thread."""
 
     def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=256)
         self.port = self.sock.getsockname()[1]
         self.count = 0
         threading.Thread(target=self._accept, daemon=True).start()
@@ -149,10 +149,18 @@ class CountingServer:
             except OSError:
                 return
             self.count += 1
-            conn.close()
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn: socket.socket) -> None:
+        """Close at once (override)."""
+        conn.close()
 
     def close(self) -> None:
         self.sock.close()
+
+
+class CountingServer(TcpServer):
+    """A TCP server that counts connections and closes each at once."""
 
 
 class FakePatroni:
@@ -184,27 +192,19 @@ class FakePatroni:
         self.server.server_close()
 
 
-class FakePostgres:
+class FakePostgres(TcpServer):
     """Speaks just enough of PostgreSQL's protocol to ask for a cleartext password and record it."""
 
     SSL_REQUEST = 80877103
     GSS_REQUEST = 80877104
 
     def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
         self.passwords: list[str] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    @property
+    def connections(self) -> int:
+        return self.count
 
     @staticmethod
     def _exact(conn: socket.socket, n: int) -> bytes:
@@ -216,7 +216,7 @@ class FakePostgres:
             data += chunk
         return data
 
-    def _serve(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         conn.settimeout(10)
         with conn:
             try:
@@ -237,9 +237,6 @@ class FakePostgres:
                 conn.sendall(b"E" + struct.pack("!i", len(error) + 4) + error)
             except OSError:
                 pass
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def run_exporter(

@@ -61,6 +61,13 @@ def _exporter(tmp_path: Path, web: Path, target: CountingServer) -> ExporterProc
     return exp.start()
 
 
+def _serve(
+    tmp_path: Path, certs: dict[str, Path], target: CountingServer, client_auth: bool
+) -> tuple[Path, ExporterProcess]:
+    web = _web_config(tmp_path / "web.yml", certs, {"prometheus": _hash(PASSWORD)}, client_auth)
+    return web, _exporter(tmp_path, web, target)
+
+
 def _context(certs: dict[str, Path], client: str | None = "client") -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(certs["server.crt"]))
     if client:
@@ -84,8 +91,7 @@ def _get(url: str, ctx: ssl.SSLContext, user: str | None = None, password: str =
 def test_prometheus_scrapes_over_tls_with_basic_auth_and_client_cert(
     tmp_path: Path, certs: dict[str, Path], target: CountingServer
 ) -> None:
-    web = _web_config(tmp_path / "web.yml", certs, {"prometheus": _hash(PASSWORD)}, client_auth=True)
-    exp = _exporter(tmp_path, web, target)
+    _, exp = _serve(tmp_path, certs, target, client_auth=True)
     (tmp_path / "pw").write_text(PASSWORD)
     tls = {"ca_file": str(certs["server.crt"]), "cert_file": str(certs["client.crt"]),
            "key_file": str(certs["client.key"])}  # fmt: skip
@@ -127,8 +133,7 @@ def test_prometheus_scrapes_over_tls_with_basic_auth_and_client_cert(
 def test_basic_auth_and_certificates_from_python(
     tmp_path: Path, certs: dict[str, Path], target: CountingServer
 ) -> None:
-    web = _web_config(tmp_path / "web.yml", certs, {"prometheus": _hash(PASSWORD)}, client_auth=True)
-    exp = _exporter(tmp_path, web, target)
+    _, exp = _serve(tmp_path, certs, target, client_auth=True)
     try:
         url = exp.url + "/metrics"
         assert _get(url, _context(certs), "prometheus") == 200
@@ -147,8 +152,7 @@ def test_basic_auth_and_certificates_from_python(
 def test_web_config_is_reread_when_it_changes(
     tmp_path: Path, certs: dict[str, Path], target: CountingServer
 ) -> None:
-    web = _web_config(tmp_path / "web.yml", certs, {"prometheus": _hash(PASSWORD)}, client_auth=False)
-    exp = _exporter(tmp_path, web, target)
+    web, exp = _serve(tmp_path, certs, target, client_auth=False)
     try:
         url = exp.url + "/metrics"
         ctx = _context(certs, None)
