@@ -15,6 +15,7 @@ import gzip
 import html
 import io
 import logging
+import select
 import socket
 import ssl
 import sys
@@ -116,9 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         srv = self.server
         sock = self.request
-        sock.settimeout(srv.options.read_timeout)
         if isinstance(sock, ssl.SSLSocket):
-            sock.do_handshake()
+            _handshake(sock, time.monotonic() + srv.options.read_timeout)
+        sock.settimeout(srv.options.read_timeout)
         super().setup()
         self.rfile.close()
         self._reader = DeadlineReader(sock)
@@ -256,6 +257,30 @@ class _Handler(BaseHTTPRequestHandler):
             f'<h1>{title}</h1><p><a href="{path}">Metrics</a></p>'
             f"<p>Targets (probe one):</p><ul>{items}</ul></body></html>\n"
         )
+
+
+def _handshake(sock: ssl.SSLSocket, deadline: float) -> None:
+    """Run the TLS handshake, all of it by `deadline` (a client dripping its hello is cut).
+
+    Raises:
+        TimeoutError: the deadline passed. ssl.SSLError: the handshake failed.
+    """
+    sock.setblocking(False)
+    want: tuple[list[ssl.SSLSocket], list[ssl.SSLSocket]]
+    try:
+        while True:
+            try:
+                sock.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                want = ([sock], [])
+            except ssl.SSLWantWriteError:
+                want = ([], [sock])
+            left = deadline - time.monotonic()
+            if left <= 0 or not any(select.select(*want, [], left)[:2]):
+                raise TimeoutError("TLS handshake not done in time")
+    finally:
+        sock.setblocking(True)
 
 
 def _chunks(parts: Iterable[str], gz: bool) -> Iterator[bytes]:

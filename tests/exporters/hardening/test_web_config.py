@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import ssl
 import time
 import urllib.error
@@ -199,3 +200,41 @@ def test_bad_web_config_refuses_the_start_naming_file_and_key(
     out = run_exporter("haproxy", ["--haproxy.socket=/nonexistent.sock", f"--web.config.file={web}"])
     assert out.returncode == 2
     assert f"{web}: " in out.stderr and message in out.stderr, out.stderr
+
+
+def test_a_client_dripping_its_tls_hello_is_cut_at_the_read_timeout(
+    tmp_path: Path, certs: dict[str, Path], target: CountingServer
+) -> None:
+    web = _web_config(tmp_path / "web.yml", certs, {}, client_auth=False)
+    exp = ExporterProcess(
+        "haproxy",
+        [
+            f"--haproxy.scrape-uri=tcp:127.0.0.1:{target.port}",
+            f"--web.config.file={web}",
+            "--web.read-timeout=2s",
+        ],
+        tmp_path / "exporter.log",
+        scheme="https",
+    ).start()
+    try:
+        hello = b"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xfc\\x03\\x03" + bytes(
+            64
+        )  # the start of a ClientHello
+        with socket.create_connection(("127.0.0.1", exp.port), timeout=10) as s:
+            start = time.monotonic()
+            closed = None
+            for byte in hello:
+                try:
+                    s.sendall(bytes([byte]))
+                except OSError:
+                    closed = time.monotonic()
+                    break
+                time.sleep(0.25)
+            if closed is None:  # the server's close shows up as EOF
+                s.settimeout(5)
+                assert s.recv(1) == b""
+                closed = time.monotonic()
+            assert closed - start < 3.0
+        assert _get(exp.url + "/metrics", _context(certs, None)) == 200  # others are served
+    finally:
+        exp.stop()
