@@ -30,6 +30,14 @@ def slow_head() -> Iterator[DripServer]:
     server.close()
 
 
+@pytest.fixture
+def pg_drip() -> Iterator[DripServer]:
+    # an authentication request of 1000 bytes that arrives a byte at a time
+    server = DripServer(head=b"R" + (1000).to_bytes(4, "big"), interval=0.3)
+    yield server
+    server.close()
+
+
 def _exporter(tmp_path: Path, name: str, args: list[str]) -> ExporterProcess:
     return ExporterProcess(name, args, tmp_path / f"{name}.log").start()
 
@@ -39,6 +47,12 @@ CASES = {
     "patroni-head": ("patroni", "--patroni.url=http://127.0.0.1:{port}", "patroni_up", "slow_head"),
     "haproxy-http": ("haproxy", "--haproxy.scrape-uri=http://127.0.0.1:{port}/;csv", "haproxy_up", "drip"),
     "haproxy-tcp": ("haproxy", "--haproxy.scrape-uri=tcp:127.0.0.1:{port}", "haproxy_up", "slow_head"),
+    "pgbouncer": (
+        "pgbouncer",
+        "--pgbouncer.dsn=postgresql://stats@127.0.0.1:{port}/pgbouncer?sslmode=disable&gssencmode=disable",
+        "pgbouncer_up",
+        "pg_drip",
+    ),
 }
 
 
@@ -55,6 +69,7 @@ def test_dripping_target_is_cut_at_its_timeout(
         took = time.monotonic() - start
         assert status == 200
         assert metric(body, up) == 0
+        assert metric(body, f'{name}_exporter_scrape_errors_total{{kind="timeout"}}') == 1
         assert took < TIMEOUT + 1.0
         assert server.connections, "the target was never contacted"
 
