@@ -188,10 +188,15 @@ class WebConfigFile:
                 return self._config
             self._signature = sig
             try:
-                self._config = load_web_config(self.path)
+                config = load_web_config(self.path)
+                if (config.tls is None) != (self._config.tls is None):
+                    raise ConfigError(
+                        f"{self.path}: tls_server_config: turning TLS on or off needs a restart"
+                    )
             except ConfigError as e:
                 log.error("web config not reloaded, the previous one stays", extra={"fields": {"error": e}})
             else:
+                self._config = config
                 self._signature = _signature(self._config.files)
                 self._ok.clear()
                 log.info("web config reloaded", extra={"fields": {"file": self.path}})

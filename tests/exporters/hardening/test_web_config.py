@@ -167,6 +167,10 @@ def test_web_config_is_reread_when_it_changes(
         assert _get(url, ctx, "prometheus", "rotated-2") == 200
         wait_for(lambda: "web config not reloaded" in exp.text(), 5, "the reload error in the log")
         assert f"{web}: basic_auth_users.prometheus: not a bcrypt hash" in exp.text()
+        # so is a change that would turn TLS off under running clients
+        web.write_text(yaml.safe_dump({"basic_auth_users": {"prometheus": _hash("plain-3")}}))
+        assert _get(url, ctx, "prometheus", "rotated-2") == 200
+        wait_for(lambda: "turning TLS on or off needs a restart" in exp.text(), 5, "the TLS change refused")
     finally:
         exp.stop()
 
