@@ -204,15 +204,15 @@ class _Handler(BaseHTTPRequestHandler):
         if slots is not None and not slots.acquire(blocking=False):
             self._send(503, b"too many concurrent scrapes (--web.max-requests)\n")
             return
-        try:
+        try:  # the slot is held while the answer is rendered and written, too
             families = collect()
+            if families is None:
+                self._send(400, b"target must name one configured target\n")
+            else:
+                self._metrics(families)
         finally:
             if slots is not None:
                 slots.release()
-        if families is None:
-            self._send(400, b"target must name one configured target\n")
-        else:
-            self._metrics(families)
 
     def _all(self) -> list[Family]:
         srv = self.server
