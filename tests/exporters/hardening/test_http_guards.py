@@ -38,9 +38,12 @@ def test_burst_of_200_scrapes_answered_or_refused_by_max_requests(tmp_path: Path
                 pool.map(lambda _: (get(exp.url + "/metrics", timeout=20), time.monotonic()), range(200))
             )
         statuses = [status for (status, _), _ in results]
-        assert statuses.count(200) == 40  # --web.max-requests defaults to 40, as exporter-toolkit's
-        assert statuses.count(503) == 160
-        assert max(t for _, t in results) - start < 10
+        assert set(statuses) == {200, 503}
+        # --web.max-requests defaults to 40, as exporter-toolkit's: the first 40 hold their slot for
+        # the 3 s timeout while the others arrive (exactly 40 unless arriving took that long)
+        assert statuses.count(200) >= 40
+        assert statuses.count(503) >= 100
+        assert max(t for _, t in results) - start < 12
         assert all(metric(body, "haproxy_up") == 0 for (status, body), _ in results if status == 200)
         assert "Traceback" not in exp.text()
     finally:
