@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import platform
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import FrameType
 
 from exporters.core.collect import Collector
 from exporters.core.config import DEFAULT_TIMEOUT, Target, load_config, parse_duration
+from exporters.core.envflags import apply_env
 from exporters.core.errors import ConfigError
 from exporters.core.logs import LEVELS, mask, setup_logging
-from exporters.core.server import ExporterServer, make_server
+from exporters.core.selfmetrics import self_metrics, version
+from exporters.core.server import (
+    DEFAULT_MAX_REQUESTS,
+    DEFAULT_READ_TIMEOUT,
+    ExporterServer,
+    ServerOptions,
+    make_server,
+)
 from exporters.core.spec import ExporterSpec
+from exporters.core.webconfig import WebConfigFile
 
 log = logging.getLogger("exporters.cli")
 
@@ -28,9 +39,28 @@ def _duration(value: str) -> float:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def make_parser(spec: ExporterSpec) -> argparse.ArgumentParser:
-    """Build the parser: the shared flags, then the exporter's own."""
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"not a count >= 0: {value!r}")
+    return n
+
+
+def make_parser(spec: ExporterSpec, env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """Build the parser: the shared flags, then the exporter's own; `env` supplies defaults.
+
+    Every flag may also be given by an environment variable (see `exporters.core.envflags`),
+    named in its help; a flag on the command line wins.
+    """
     p = argparse.ArgumentParser(prog=f"{spec.namespace}-exporter", description=spec.description)
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"{spec.namespace}-exporter, version {version()} (python {platform.python_version()})",
+    )
     p.add_argument(
         "--web.listen-address",
         dest="listen_address",
@@ -49,6 +79,32 @@ def make_parser(spec: ExporterSpec) -> argparse.ArgumentParser:
         default=None,
         help="YAML file of named targets; when given, flag targets are ignored",
     )
+    p.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=None,
+        help="YAML file of TLS and basic auth settings (exporter-toolkit format), re-read on change",
+    )
+    p.add_argument(
+        "--web.max-requests",
+        dest="max_requests",
+        type=_count,
+        default=DEFAULT_MAX_REQUESTS,
+        help=f"concurrent scrapes served, 503 beyond; 0 for no limit (default {DEFAULT_MAX_REQUESTS})",
+    )
+    p.add_argument(
+        "--web.read-timeout",
+        dest="read_timeout",
+        type=_duration,
+        default=DEFAULT_READ_TIMEOUT,
+        help="time for a request's line and headers to arrive (default 10s)",
+    )
+    p.add_argument(
+        "--web.disable-exporter-metrics",
+        dest="disable_exporter_metrics",
+        action="store_true",
+        help="leave the process_* and python_info series out of /metrics",
+    )
     p.add_argument("--log.level", dest="log_level", choices=list(LEVELS), default="info")
     p.add_argument("--log.format", dest="log_format", choices=["logfmt", "json"], default="logfmt")
     p.add_argument(
@@ -59,6 +115,7 @@ def make_parser(spec: ExporterSpec) -> argparse.ArgumentParser:
         help="timeout of the target given by flags (default 5s)",
     )
     spec.add_flags(p)
+    apply_env(p, spec.namespace, os.environ if env is None else env)
     return p
 
 
@@ -90,19 +147,42 @@ def load_targets(spec: ExporterSpec, args: argparse.Namespace) -> tuple[list[Tar
     return targets, from_file or len(targets) > 1
 
 
-def build(spec: ExporterSpec, argv: Sequence[str] | None = None) -> tuple[Collector, ExporterServer]:
+def server_options(spec: ExporterSpec, args: argparse.Namespace) -> ServerOptions:
+    """The server's guards from the `--web.*` flags.
+
+    Raises:
+        ConfigError: the web config file does not load.
+    """
+    web = WebConfigFile(args.web_config_file) if args.web_config_file else None
+    return ServerOptions(
+        max_requests=args.max_requests,
+        read_timeout=args.read_timeout,
+        web_config=web,
+        extra=self_metrics(spec.namespace, process=not args.disable_exporter_metrics),
+    )
+
+
+def build(
+    spec: ExporterSpec, argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+) -> tuple[Collector, ExporterServer]:
     """Parse flags, load targets, set up logging and bind the server (without serving).
+
+    Args:
+        spec: the exporter.
+        argv: the command line (default `sys.argv[1:]`).
+        env: environment for flag defaults (default `os.environ`).
 
     Raises:
         ConfigError: invalid flags or config.
         SystemExit: argparse usage errors.
     """
-    args = make_parser(spec).parse_args(argv)
+    args = make_parser(spec, env).parse_args(argv)
     setup_logging(args.log_level, args.log_format)
+    options = server_options(spec, args)
     targets, labelled = load_targets(spec, args)
     collector = spec.collector_factory(spec.namespace, targets, spec.scrape, labelled)
     try:
-        server = make_server(collector, args.listen_address, args.telemetry_path, spec.description)
+        server = make_server(collector, args.listen_address, args.telemetry_path, spec.description, options)
     except ValueError as e:
         collector.close()
         raise ConfigError(f"--web.listen-address: {e}") from None
@@ -111,7 +191,13 @@ def build(spec: ExporterSpec, argv: Sequence[str] | None = None) -> tuple[Collec
         raise ConfigError(f"--web.listen-address {args.listen_address}: {e.strerror}") from None
     log.info(
         "listening",
-        extra={"fields": {"address": args.listen_address, "targets": ",".join(collector.targets)}},
+        extra={
+            "fields": {
+                "address": args.listen_address,
+                "tls": server.tls,
+                "targets": ",".join(collector.targets),
+            }
+        },
     )
     return collector, server
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -13,9 +13,10 @@ from exporters.core.config import Target
 from exporters.core.errors import ParseError, TargetError
 from exporters.core.logs import mask
 from exporters.core.metrics import Family, merge
-from exporters.core.spec import Scrape
 
 log = logging.getLogger("exporters.collect")
+# An exporter's scrape function: reads one target, returns its families; may raise.
+Scrape = Callable[[Target], Iterable[Family]]
 ERROR_KINDS = ("timeout", "target", "parse", "internal")
 
 
@@ -76,10 +77,14 @@ class Collector:
             return None
         return self._collect([target], max_timeout)
 
-    def _run(self, target: Target) -> tuple[list[Family], float]:
+    def _run(self, target: Target) -> tuple[list[Family] | Exception, float]:
+        """Scrape one target in a worker; its own duration is measured here, failure or not."""
         start = self._clock()
-        families = list(self._scrape(target))
-        return families, self._clock() - start
+        try:
+            result: list[Family] | Exception = list(self._scrape(target))
+        except Exception as exc:  # handed to `_collect`, which logs and counts it
+            result = exc
+        return result, self._clock() - start
 
     def _constant_labels(self, target: Target) -> dict[str, str]:
         labels = {"target": target.name} if self._target_label else {}
@@ -101,7 +106,7 @@ class Collector:
             ("kind",),
         )
         start = self._clock()
-        futures: list[tuple[Target, Future[tuple[list[Family], float]] | None]] = []
+        futures: list[tuple[Target, Future[tuple[list[Family] | Exception, float]] | None]] = []
         for t in targets:
             try:
                 futures.append((t, self._pool.submit(self._run, t)))
@@ -116,14 +121,17 @@ class Collector:
                 if fut is None:
                     raise RuntimeError("exporter is shutting down")
                 remaining = max(0.0, timeout - (self._clock() - start))
-                families, took = fut.result(timeout=remaining)
-                ok = True
+                result, took = fut.result(timeout=remaining)
+                if isinstance(result, Exception):
+                    raise result
+                families, ok = result, True
             except Exception as exc:  # the target boundary: one target never fails a scrape
-                if fut is not None:
+                if fut is not None and not fut.done():
                     fut.cancel()
+                    took = timeout
+                elif fut is None:
+                    took = 0.0
                 families = []
-                if error_kind(exc) != "timeout":
-                    took = self._clock() - start
                 self._failed(target, exc, timeout)
             else:
                 self._succeeded(target)

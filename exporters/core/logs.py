@@ -16,17 +16,23 @@ LEVELS = {
     "error": logging.ERROR,
 }
 MASK = "***"
+_QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
 _PATTERNS = (
-    # scheme://user:password@host
+    # scheme://user:password@host; the password ends at the last `@` (it may hold a raw `@`)
     (
-        re.compile(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]*(?P<post>@)"),
+        re.compile(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)\S*(?P<post>@)"),
         r"\g<pre>***\g<post>",
     ),
-    # password=secret / password: secret (DSN keywords, options, YAML)
+    # user:password@host:port without a scheme, as a word of its own
+    (
+        re.compile(r"(?P<pre>(?:^|(?<=[\s'\"=(\[,]))[^\s:/@'\"=(\[,]+:)(?!//)\S*(?P<post>@[^\s@'\"]+)"),
+        r"\g<pre>***\g<post>",
+    ),
+    # password=secret, sslpassword=..., password: secret, "password": "secret", 'password': 'x'
     (
         re.compile(
-            r"(?i)(?P<pre>\b(?:password|passwd|pwd|secret|token)\s*[=:]\s*)"
-            r"(?:'[^']*'|\"[^\"]*\"|[^\s,;&'\"]+)"
+            r"(?i)(?P<pre>(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token)['\"]?"
+            r"\s*[=:]\s*)(?:" + _QUOTED + r"|[^\s,;&'\"}]+)"
         ),
         r"\g<pre>***",
     ),

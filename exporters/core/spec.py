@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from exporters.core.collect import Collector, Scrape
 from exporters.core.config import Target
-from exporters.core.metrics import Family
 
-if TYPE_CHECKING:  # collect.py imports `Scrape` from here
-    from exporters.core.collect import Collector
+__all__ = ["CollectorFactory", "ExporterSpec", "Scrape", "plain_collector"]
 
-Scrape = Callable[[Target], Iterable[Family]]
 # (namespace, targets, scrape, target_label) -> the collector the server serves
-CollectorFactory = Callable[[str, Sequence[Target], Scrape, bool], "Collector"]
+CollectorFactory = Callable[[str, Sequence[Target], Scrape, bool], Collector]
 
 
 def _no_flags(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +32,6 @@ def plain_collector(
     namespace: str, targets: Sequence[Target], scrape: Scrape, target_label: bool
 ) -> Collector:
     """The default `collector_factory`: the framework's own `Collector`."""
-    from exporters.core.collect import Collector
-
     return Collector(namespace, targets, scrape, target_label)
 
 

@@ -20,7 +20,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
         dest="scrape_uri",
         help="the one target: unix:/path, tcp:host:port or http(s)://host:port/stats;csv",
     )
-    g.add_argument("--haproxy.socket", dest="socket", help="the one target's stats socket path (unix:)")
+    g.add_argument(
+        "--haproxy.socket", dest="socket", help="the one target's stats socket: /path or unix:/path"
+    )
     g.add_argument("--haproxy.include-proxies", dest="include_proxies", help="export only matching proxies")
     g.add_argument("--haproxy.exclude-proxies", dest="exclude_proxies", help="do not export matching proxies")
     g.add_argument(
@@ -61,7 +63,8 @@ def options_from_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 def targets_from_flags(args: argparse.Namespace) -> list[Target]:
     """The single target given by `--haproxy.scrape-uri` or `--haproxy.socket`."""
-    address = args.scrape_uri or (f"unix:{args.socket}" if args.socket else None)
+    socket = args.socket.removeprefix("unix:") if args.socket else None
+    address = args.scrape_uri or (f"unix:{socket}" if socket else None)
     if not address:
         return []
     return [Target(name="haproxy", address=address, timeout=args.target_timeout)]

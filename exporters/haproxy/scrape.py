@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from exporters.core.config import Target
 from exporters.core.errors import ConfigError, ParseError
 from exporters.core.metrics import Family
+from exporters.core.values import regex_option
 from exporters.haproxy.families import Options, cert_families, info_families, stat_families
 from exporters.haproxy.parse import (
     Certificate,
@@ -27,16 +26,6 @@ log = logging.getLogger("exporters.haproxy")
 _SAFE_FILE = re.compile(r"^[^;\s\\]+$")
 
 
-def _regex(opts: Mapping[str, Any], key: str) -> re.Pattern[str] | None:
-    raw = opts.get(key)
-    if raw in (None, ""):
-        return None
-    try:
-        return re.compile(str(raw))
-    except re.error as e:
-        raise ConfigError(f"{key}: invalid regex {raw!r}: {e}") from None
-
-
 def options_of(target: Target) -> Options:
     """The cardinality `Options` of a target (from its exporter options).
 
@@ -45,8 +34,8 @@ def options_of(target: Target) -> Options:
     """
     o = target.options
     return Options(
-        include=_regex(o, "include_proxies"),
-        exclude=_regex(o, "exclude_proxies"),
+        include=regex_option(o, "include_proxies"),
+        exclude=regex_option(o, "exclude_proxies"),
         no_maint=bool(o.get("no_maint", False)),
         proxies_only=bool(o.get("proxies_only", False)),
     )

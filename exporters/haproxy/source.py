@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import http.client
+import io
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from exporters.core.deadline import DeadlineReader
 from exporters.core.errors import ConfigError, TargetError
 from exporters.core.logs import mask
 
@@ -98,33 +101,55 @@ def run_commands(addr: Address, commands: list[str], timeout: float) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def _deadline_response(deadline: float) -> type[http.client.HTTPResponse]:
+    class _Response(http.client.HTTPResponse):
+        """Reads status, headers and body through one deadline."""
+
+        def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+            super().__init__(sock, *args, **kwargs)
+            self.fp.close()
+            self.fp = io.BufferedReader(DeadlineReader(sock, deadline))
+
+    return _Response
+
+
 def fetch_csv(addr: Address, timeout: float) -> str:
-    """GET the stats page CSV; credentials in the URL become a basic auth header.
+    """GET the stats page CSV, all of it within `timeout`; credentials in the URL become basic auth.
+
+    Redirects are not followed.
 
     Raises:
-        TargetError: HTTP or connection failure.
+        TargetError: HTTP or connection failure. TimeoutError: no complete answer in time.
     """
+    deadline = time.monotonic() + timeout
     parts = urlsplit(addr.url)
-    headers = {"User-Agent": "nines-haproxy-exporter"}
-    netloc = parts.netloc
+    headers = {"User-Agent": "nines-haproxy-exporter", "Connection": "close"}
     if parts.username is not None:
         user = unquote(parts.username)
         password = unquote(parts.password or "")
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
-        netloc = netloc.rpartition("@")[2]
+    netloc = parts.netloc.rpartition("@")[2]
     url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) checked above
+    host, port = parts.hostname or "", parts.port
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn.response_class = _deadline_response(deadline)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
-            body: bytes = resp.read(_MAX_ANSWER + 1)
-    except urllib.error.HTTPError as e:
-        raise TargetError(f"{url}: HTTP {e.code}") from None
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", e)
-        if isinstance(reason, TimeoutError) or isinstance(e, TimeoutError):
-            raise TimeoutError(f"{url}: no answer within {timeout:g}s") from None
-        raise TargetError(f"{url}: {mask(str(reason))}") from None
+        conn.request("GET", urlunsplit(("", "", parts.path or "/", parts.query, "")), headers=headers)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise TargetError(f"{url}: HTTP {resp.status}")
+        body = resp.read(_MAX_ANSWER + 1)
+    except TimeoutError:
+        raise TimeoutError(f"{url}: no complete answer within {timeout:g}s") from None
+    except (OSError, http.client.HTTPException) as e:
+        raise TargetError(f"{url}: {mask(str(e)) or type(e).__name__}") from None
+    finally:
+        conn.close()
     if len(body) > _MAX_ANSWER:
         raise TargetError(f"{url}: answer larger than {_MAX_ANSWER} bytes")
     return body.decode("utf-8", "replace")

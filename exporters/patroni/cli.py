@@ -18,7 +18,7 @@ from exporters.core.spec import ExporterSpec, Scrape
 from exporters.patroni.client import check_url, make_client
 from exporters.patroni.collector import PatroniCollector
 from exporters.patroni.pgstat import monitoring_password
-from exporters.patroni.scrape import PatroniScraper
+from exporters.patroni.scrape import PatroniScraper, monitoring_endpoints
 
 DEFAULT_LISTEN = "127.0.0.1:9547"
 # flag dest -> option key (the same keys are accepted in the config file)
@@ -78,6 +78,7 @@ def check_target(t: Target) -> None:
     make_client(t.options, t.timeout).close()
     if t.options.get("monitoring_dsn"):
         monitoring_password(t.options, os.environ)
+        monitoring_endpoints(t)  # checks the `monitoring_hosts` entries
 
 
 def make_spec(scraper: PatroniScraper | None = None) -> ExporterSpec:

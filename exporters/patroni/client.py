@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from exporters.core.errors import ConfigError, ParseError, TargetError
+from exporters.patroni.transport import DeadlineTransport, deadline
 
 ENDPOINTS = ("/patroni", "/cluster", "/history")
 
@@ -94,18 +95,27 @@ def make_client(
     auth = None
     if user:
         auth = httpx.BasicAuth(str(user), secret(options, "basic_auth_password", env) or "")
+    ctx = ssl_context(options) if tls else None
     return httpx.Client(
         auth=auth,
-        verify=ssl_context(options) if tls else False,
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         headers={"Accept": "application/json", "User-Agent": "nines-patroni-exporter"},
-        limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
+        transport=DeadlineTransport(
+            ctx if isinstance(ctx, ssl.SSLContext) else None,
+            httpx.Limits(max_connections=4, max_keepalive_connections=4),
+        ),
     )
 
 
-def get_json(client: httpx.Client, base: str, path: str) -> object:
+def get_json(client: httpx.Client, base: str, path: str, until: float | None = None) -> object:
     """GET `base + path` and decode its JSON; a 503 with a JSON body is data too.
+
+    Args:
+        client: from `make_client`.
+        base: the target's URL.
+        path: the endpoint.
+        until: `time.monotonic()` deadline of the whole request (connect, send, every read).
 
     Raises:
         TimeoutError: no answer in time.
@@ -113,7 +123,8 @@ def get_json(client: httpx.Client, base: str, path: str) -> object:
         ParseError: a 200 whose body is not JSON.
     """
     try:
-        resp = client.get(base + path)
+        with deadline(until):
+            resp = client.get(base + path)
     except httpx.TimeoutException:
         raise TimeoutError(f"GET {path}: no answer in time") from None
     except httpx.HTTPError as e:

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
-from exporters.core.errors import TargetError
+from exporters.core.errors import ConfigError, TargetError
 from exporters.patroni.client import secret
 from exporters.patroni.lag import LeaderReading, StandbyLag
 
@@ -32,6 +33,41 @@ SELECT coalesce(application_name, ''), coalesce(state, ''), coalesce(sync_state,
 FROM pg_catalog.pg_stat_replication
 ORDER BY 1
 """
+
+
+DEFAULT_PG_PORT = 5432
+
+
+def dsn_port(dsn: object) -> int:
+    """The port a monitoring DSN names (its first one), else PostgreSQL's default 5432."""
+    if not dsn:
+        return DEFAULT_PG_PORT
+    try:
+        raw = str(conninfo_to_dict(str(dsn)).get("port") or "")
+    except psycopg.Error:
+        return DEFAULT_PG_PORT
+    first = raw.split(",", maxsplit=1)[0].strip()
+    return int(first) if first.isdigit() else DEFAULT_PG_PORT
+
+
+def host_port(entry: str, default_port: int) -> tuple[str, int]:
+    """Split `host`, `host:port` or `[v6]:port` (a bare host gets `default_port`).
+
+    Raises:
+        ConfigError: a port that is not a number in 1..65535.
+    """
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+    else:  # a bare name, IPv4 or IPv6 address
+        host, port = entry, ""
+    if not port:
+        return host, default_port
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"monitoring_hosts: {entry!r} is not host or host:port")
+    return host, int(port)
 
 
 def monitoring_password(options: Mapping[str, Any], env: Mapping[str, str]) -> str | None:

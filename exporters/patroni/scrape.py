@@ -36,7 +36,13 @@ from exporters.patroni.lag import (
     stall_replay_lag,
 )
 from exporters.patroni.node import member_name, node_families, parse_node
-from exporters.patroni.pgstat import monitoring_password, read_replication
+from exporters.patroni.pgstat import (
+    DEFAULT_PG_PORT,
+    dsn_port,
+    host_port,
+    monitoring_password,
+    read_replication,
+)
 
 log = logging.getLogger("exporters.patroni")
 SOURCES = ("/cluster", "/history", "pg_stat_replication")
@@ -63,22 +69,21 @@ class PatroniScraper:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="patroni-get")
         self._warned: dict[tuple[str, str], str] = {}
-        self.monitoring_hosts: set[str] = set()
+        self.monitoring_hosts: set[tuple[str, int]] = set()
 
     def allow_hosts(self, targets: Iterable[Target]) -> None:
-        """Hosts the monitoring DSN may be sent to: the targets' own hosts and their `monitoring_hosts`.
+        """Where the monitoring DSN may be sent: `(host, port)` pairs the configuration names.
 
-        The leader's address comes from `/cluster`, i.e. from an answer: the password is only ever
-        sent to a host the configuration names.
+        Each target's own host at the monitoring DSN's port (5432 without one), and each entry of
+        its `monitoring_hosts` (`host`, `host:port`, `[v6]:port`; a bare host at the DSN's port).
+        The leader's address comes from `/cluster`, i.e. from an answer: the password is only
+        ever sent to a host and port the configuration names.
+
+        Raises:
+            ConfigError: an entry of `monitoring_hosts` is not `host` or `host:port`.
         """
         for t in targets:
-            host = urlsplit(t.address).hostname
-            if host:
-                self.monitoring_hosts.add(host)
-            extra = t.options.get("monitoring_hosts") or []
-            if isinstance(extra, str):
-                extra = extra.split(",")
-            self.monitoring_hosts.update(str(h).strip() for h in extra if str(h).strip())
+            self.monitoring_hosts |= monitoring_endpoints(t)
 
     def close(self) -> None:
         """Close the HTTP clients and the thread pool."""
@@ -101,8 +106,9 @@ class PatroniScraper:
         """Scrape one target (the framework's `scrape`); raises on failure of `/patroni`."""
         client = self._client(target)
         base = target.address.rstrip("/")
+        until = time.monotonic() + target.timeout
         side: dict[str, Future[object]] = {
-            p: self._pool.submit(http.get_json, client, base, p) for p in ("/cluster", "/history")
+            p: self._pool.submit(http.get_json, client, base, p, until) for p in ("/cluster", "/history")
         }
         ok: dict[str, bool] = {}
         leader, offset = None, 0.0
@@ -114,7 +120,7 @@ class PatroniScraper:
             leader = self._read_leader(target, view, ok)
             if leader is not None and leader.clock is not None:
                 offset = leader.clock - self._clock()  # "now" on the leader's clock
-        node = parse_node(http.get_json(client, base, "/patroni"))
+        node = parse_node(http.get_json(client, base, "/patroni", until))
         now = self._clock() + offset
         if not dsn:
             cluster_doc, view = self._side(target, side["/cluster"], "/cluster", parse_cluster)
@@ -163,18 +169,19 @@ class PatroniScraper:
         if leader is None or not leader.host:
             ok["pg_stat_replication"] = False
             return None
-        if leader.host not in self.monitoring_hosts:
+        port = leader.port if leader.port is not None else DEFAULT_PG_PORT
+        if (leader.host, port) not in self.monitoring_hosts:
             self._warn(
                 target,
                 "pg_stat_replication",
-                f"leader host {leader.host} is neither a target's host nor in monitoring_hosts: "
-                "not connecting",
+                f"leader {leader.host}:{port} is neither a target's host at the monitoring DSN's "
+                "port nor in monitoring_hosts: not connecting",
             )
             ok["pg_stat_replication"] = False
             return None
         try:
             password = monitoring_password(target.options, self._env)
-            reading = read_replication(str(dsn), leader.host, leader.port, password, target.timeout)
+            reading = read_replication(str(dsn), leader.host, port, password, target.timeout)
         except ExporterError as e:
             self._warn(target, "pg_stat_replication", str(e))
             ok["pg_stat_replication"] = False
@@ -193,6 +200,24 @@ class PatroniScraper:
             "part of a scrape failed",
             extra={"fields": {"target": target.name, "source": source, "error": message}},
         )
+
+
+def monitoring_endpoints(target: Target) -> set[tuple[str, int]]:
+    """The `(host, port)` pairs a target lets the monitoring DSN reach (see `allow_hosts`).
+
+    Raises:
+        ConfigError: an entry of `monitoring_hosts` is not `host` or `host:port`.
+    """
+    port = dsn_port(target.options.get("monitoring_dsn"))
+    out: set[tuple[str, int]] = set()
+    host = urlsplit(target.address).hostname
+    if host:
+        out.add((host, port))
+    extra = target.options.get("monitoring_hosts") or []
+    if isinstance(extra, str):
+        extra = extra.split(",")
+    out.update(host_port(str(e).strip(), port) for e in extra if str(e).strip())
+    return out
 
 
 def _source_up(ok: dict[str, bool]) -> Family:

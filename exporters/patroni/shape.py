@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from exporters.core.errors import ParseError
+from exporters.core.values import finite
 
 
 def obj(value: object, what: str) -> dict[str, Any]:
@@ -32,9 +32,7 @@ def number(value: object, what: str) -> float | None:
         out = float(value)
     except OverflowError:
         raise ParseError(f"{what}: number out of range") from None
-    if not math.isfinite(out):
-        raise ParseError(f"{what}: not a finite number")
-    return out
+    return finite(out, what)
 
 
 def flag(value: object, what: str) -> bool:

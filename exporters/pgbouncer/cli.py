@@ -11,8 +11,8 @@ from exporters.core.cli import run
 from exporters.core.config import Target
 from exporters.core.errors import ConfigError
 from exporters.core.spec import ExporterSpec
-from exporters.pgbouncer.collector import make_scrape, options_from
 from exporters.pgbouncer.console import resolve_dsn
+from exporters.pgbouncer.scrape import make_scrape, options_from
 
 DEFAULT_LISTEN = "127.0.0.1:9127"
 
@@ -21,6 +21,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     """Add the PgBouncer flags (single target without a config file, and defaults for all)."""
     p.add_argument(
         "--pgbouncer.dsn",
+        "--pgBouncer.connectionString",  # prometheus-community pgbouncer_exporter's name
         dest="pgbouncer_dsn",
         default=None,
         help="DSN of the one target, e.g. postgresql://nines_stats@127.0.0.1:6432/pgbouncer",

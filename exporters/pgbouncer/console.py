@@ -41,6 +41,10 @@ def resolve_dsn(
         params = conninfo_to_dict(address)
     except Exception:
         raise ConfigError("invalid DSN (expected postgresql://user@host:port/pgbouncer)") from None
+    if "@" in str(params.get("host") or ""):
+        # libpq ends a URL's password at its first `@`: the rest would become the host (and be
+        # echoed in every connection error)
+        raise ConfigError("invalid DSN: its password holds a raw '@'; write it as %40, or use password_file")
     password: str | None = None
     if password_file:
         try:

@@ -95,6 +95,7 @@ class PatroniExporter(Exporter):
                 "name": n,
                 "address": f"http://{lay.addr(rest_name(n))}",
                 "monitoring_dsn": "postgresql://nines_monitor@127.0.0.1/postgres",
+                "monitoring_hosts": [lay.addr(m) for m in NODES],
                 "password_file": str(lay.secret_file("monitor")),
                 "labels": {"cluster": CLUSTER},
             }

@@ -195,6 +195,13 @@ def test_inhibition_rules(alertmanager: str) -> None:
         _alert(alertname="EtcdMemberDown", severity="warning", cluster="inh-4", target="e2", service="etcd"),
         _alert(alertname="EtcdNoLeader", severity="critical", cluster="inh-4", target="e1", service="etcd"),
         _alert(
+            alertname="EtcdHighGrpcErrorRatio",
+            severity="critical",
+            cluster="inh-4",
+            target="e3",
+            service="etcd",
+        ),
+        _alert(
             alertname="PatroniDcsNotSeen",
             severity="warning",
             cluster="inh-4",
@@ -225,6 +232,7 @@ def test_inhibition_rules(alertmanager: str) -> None:
         ("EtcdInsufficientMembers", "critical", "inh-4", ""): "active",
         ("EtcdMemberDown", "warning", "inh-4", "e2"): "suppressed",
         ("EtcdNoLeader", "critical", "inh-4", "e1"): "suppressed",
+        ("EtcdHighGrpcErrorRatio", "critical", "inh-4", "e3"): "suppressed",
         ("PatroniDcsNotSeen", "warning", "inh-4", "pg-1"): "suppressed",
         ("PatroniNoLeader", "critical", "inh-4", ""): "active",
     }

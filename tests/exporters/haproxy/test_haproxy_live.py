@@ -25,16 +25,6 @@ from stack.throwaway import wait_for
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy not installed")
 
 
-@pytest.fixture(scope="module")
-def haproxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HAProxy]:
-    h = make_haproxy(tmp_path_factory.mktemp("haproxy"))
-    try:
-        h.start()
-        yield h
-    finally:
-        h.stop()
-
-
 class Exporter:
     """Our exporter served on an ephemeral port, configured for the given targets."""
 

@@ -33,6 +33,7 @@ def live_cluster(request: pytest.FixtureRequest) -> Iterator[LiveCluster]:
         monitoring_password=stack.secret("monitor"),
         stop_node=stack.stop_component,
         start_node=start,
+        monitoring_hosts=[stack.addr(n) for n in NODES],
     )
 
 

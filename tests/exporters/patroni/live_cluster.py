@@ -7,14 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from patroni_cluster import (
-    MONITOR_PASSWORD,
-    MONITOR_USER,
-    SUPERUSER_PASSWORD,
-    PatroniCluster,
-    get_json,
-    wait_for,
-)
+from patroni_cluster import MONITOR_PASSWORD, MONITOR_USER, PatroniCluster, get_json, wait_for
 
 HEALTHY_TIMEOUT = 180.0
 
@@ -30,6 +23,8 @@ class LiveCluster:
     stop_node: Any
     start_node: Any
     extra: dict[str, Any] = field(default_factory=dict)
+    # host:port of each PostgreSQL: where the monitoring DSN may connect
+    monitoring_hosts: list[str] = field(default_factory=list)
 
     def cluster_json(self) -> dict[str, Any]:
         """`/cluster` from the first node that answers."""
@@ -87,7 +82,8 @@ def own_cluster() -> Iterator[LiveCluster]:
             monitoring_password=MONITOR_PASSWORD,
             stop_node=c.stop_member,
             start_node=c.start_member,
-            extra={"superuser_password": SUPERUSER_PASSWORD},
+            extra={"superuser_password": c.superuser_password},
+            monitoring_hosts=[f"127.0.0.1:{m.pg_port}" for m in c.members],
         )
     finally:
         c.stop()

@@ -1,21 +1,22 @@
-"""A throwaway real Patroni cluster for the exporter's tests: one etcd member, three Patroni nodes.
+"""A throwaway real Patroni cluster for the exporter's tests, built from the stack's own components.
 
-PostgreSQL refuses to run as root, so Patroni runs as the `postgres` system user, with its data
-under a fresh folder that user owns. Ports are picked free at start. Everything started here is
-stopped by `stop()`.
+`stack.components.etcd.Etcd` and `stack.components.patroni.Patroni` write the configuration, give
+the command line, the user (`postgres`) and the environment; `stack.process` starts and stops them
+by pid file, as `python -m stack` does. What differs from the stack: the state lives in a fresh
+temporary folder, every port is a free one picked now (clear of every stack offset), there is one
+etcd member, and with `tls=True` the REST API speaks HTTPS and requires a client certificate.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -23,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stack import throwaway
+from stack import process, throwaway
+from stack.components.etcd import Etcd, etcd_names
+from stack.components.patroni import Patroni, rest_name
+from stack.layout import POSTGRES_USER, Layout
+from stack.ports import ETCD_PEER_SHIFT
 from stack.throwaway import free_port
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
-SCOPE = "nines"
-SUPERUSER_PASSWORD = "pt-super-secret"
-REPLICATION_PASSWORD = "pt-repl-secret"
 MONITOR_USER = "nines_monitor"
 MONITOR_PASSWORD = "pt-monitor-secret"
 
@@ -48,22 +49,29 @@ def get_json(url: str, timeout: float = 3.0, context: ssl.SSLContext | None = No
         return json.load(err)
 
 
+def _free_pair() -> int:
+    """A free port whose successor is free too (an etcd member's client and peer ports)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + ETCD_PEER_SHIFT))
+            except OSError:
+                continue
+        return port
+    raise OSError("no free pair of ports")
+
+
 @dataclass
-class Member:
-    """One Patroni node of the cluster."""
+class FreePortLayout(Layout):
+    """The stack's layout with a free port for each name, picked on first use."""
 
-    name: str
-    api_port: int
-    pg_port: int
-    config: Path
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-    scheme: str = "http"
+    ports: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def url(self) -> str:
-        """The node's REST API base URL."""
-        return f"{self.scheme}://127.0.0.1:{self.api_port}"
+    def port(self, name: str) -> int:
+        if name not in self.ports:
+            self.ports[name] = _free_pair() if name.startswith("etcd-") else free_port()
+        return self.ports[name]
 
 
 @dataclass(frozen=True)
@@ -84,53 +92,16 @@ class Tls:
         def run(*args: str) -> None:
             subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
 
-        run(
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=pt-ca",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        )
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=pt-ca",
+            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
         (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
         for who, ext in (("server", ["-extfile", "san.ext"]), ("client", [])):
-            run(
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                f"/CN=pt-{who}",
-                "-keyout",
-                f"{who}.key",
-                "-out",
-                f"{who}.csr",
-            )
-            run(
-                "x509",
-                "-req",
-                "-in",
-                f"{who}.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-out",
-                f"{who}.pem",
-                *ext,
-            )
+            run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=pt-{who}",
+                "-keyout", f"{who}.key", "-out", f"{who}.csr")  # fmt: skip
+            run("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", f"{who}.pem", *ext)  # fmt: skip
         for f in folder.iterdir():
-            shutil.chown(f, "postgres", "postgres")
+            shutil.chown(f, POSTGRES_USER, POSTGRES_USER)
         return cls(
             folder / "ca.pem",
             folder / "server.pem",
@@ -146,134 +117,114 @@ class Tls:
         return ctx
 
 
+class TlsPatroni(Patroni):
+    """The stack's Patroni node with an HTTPS REST API that requires a client certificate."""
+
+    def __init__(self, layout: Layout, name: str, tls: Tls) -> None:
+        super().__init__(layout, name)
+        self.tls = tls
+
+    @property
+    def rest(self) -> str:
+        return f"https://{self.layout.addr(rest_name(self.name))}"
+
+    def config(self) -> dict[str, Any]:
+        cfg = super().config()
+        t = self.tls
+        cfg["restapi"].update(
+            certfile=str(t.cert), keyfile=str(t.key), cafile=str(t.ca), verify_client="required"
+        )
+        cfg["ctl"] = {"cacert": str(t.ca), "certfile": str(t.client_cert), "keyfile": str(t.client_key)}
+        return cfg
+
+    def ready(self) -> bool:
+        try:
+            get_json(f"{self.rest}/health", context=self.tls.client_context())
+        except (OSError, ValueError):
+            return False
+        return True
+
+
+@dataclass
+class Member:
+    """One Patroni node of the cluster, as the tests see it."""
+
+    node: Patroni
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def url(self) -> str:
+        """The node's REST API base URL."""
+        return self.node.rest
+
+    @property
+    def pg_port(self) -> int:
+        return self.node.layout.port(self.node.name)
+
+    @property
+    def config(self) -> Path:
+        return self.node.home / "patroni.yml"
+
+
 @dataclass
 class PatroniCluster:
-    """etcd + three Patroni nodes under one base folder."""
+    """One etcd member and `size` Patroni nodes under one temporary folder."""
 
-    base: Path
-    etcd_port: int = 0
-    members: list[Member] = field(default_factory=list)
-    etcd: subprocess.Popen[bytes] | None = None
+    layout: FreePortLayout
+    etcd: Etcd
+    members: list[Member]
     tls: Tls | None = None
 
     @classmethod
     def create(cls, base: Path | None = None, size: int = 3, tls: bool = False) -> PatroniCluster:
-        """Lay out configs for a cluster of `size` nodes (nothing is started).
+        """Lay out the cluster (nothing is started)."""
+        root = base or Path(tempfile.mkdtemp(prefix="pt-"))
+        layout = FreePortLayout(root=root, etcd_members=1)
+        layout.prepare()
+        material = Tls.make(root / "tls") if tls else None
+        nodes: list[Patroni] = [
+            TlsPatroni(layout, f"pg-{i}", material) if material else Patroni(layout, f"pg-{i}")
+            for i in range(1, size + 1)
+        ]
+        etcd = Etcd(layout, etcd_names(layout)[0])
+        return cls(layout, etcd, [Member(n) for n in nodes], material)
 
-        With `tls`, the REST API speaks HTTPS and requires a client certificate.
-        """
-        base = base or Path(tempfile.mkdtemp(prefix="pt-"))
-        base.mkdir(parents=True, exist_ok=True)
-        os.chmod(base, 0o755)
-        shutil.chown(base, "postgres", "postgres")
-        cluster = cls(base=base, etcd_port=free_port(), tls=Tls.make(base / "tls") if tls else None)
-        for i in range(1, size + 1):
-            name = f"pg-{i}"
-            home = base / name
-            home.mkdir(mode=0o700, exist_ok=True)
-            (home / "run").mkdir(mode=0o700, exist_ok=True)
-            member = Member(name, free_port(), free_port(), home / "patroni.yml", home / "patroni.log")
-            member.scheme = "https" if tls else "http"
-            member.config.write_text(json.dumps(cluster._config(member, home), indent=1))
-            for p in (home, home / "run", member.config):
-                shutil.chown(p, "postgres", "postgres")
-            cluster.members.append(member)
-        return cluster
+    @property
+    def base(self) -> Path:
+        return self.layout.root
 
-    def _config(self, m: Member, home: Path) -> dict[str, Any]:
-        return {
-            "scope": SCOPE,
-            "name": m.name,
-            "log": {"level": "INFO"},
-            "restapi": {
-                "listen": f"127.0.0.1:{m.api_port}",
-                "connect_address": f"127.0.0.1:{m.api_port}",
-                **self._restapi_tls(),
-            },
-            "etcd3": {"hosts": [f"127.0.0.1:{self.etcd_port}"]},
-            "ctl": self._ctl(),
-            "bootstrap": {
-                "dcs": {
-                    "ttl": 20,
-                    "loop_wait": 2,
-                    "retry_timeout": 5,
-                    "synchronous_mode": True,
-                    "postgresql": {
-                        "use_pg_rewind": True,
-                        "parameters": {
-                            "wal_level": "replica",
-                            "hot_standby": "on",
-                            "wal_log_hints": "on",
-                            "max_wal_senders": 10,
-                            "max_replication_slots": 10,
-                            "shared_buffers": "16MB",
-                        },
-                    },
-                },
-                "initdb": [{"encoding": "UTF8"}],
-                "pg_hba": [
-                    "local all all trust",
-                    "host replication replicator 127.0.0.1/32 scram-sha-256",
-                    "host all all 127.0.0.1/32 scram-sha-256",
-                ],
-            },
-            "postgresql": {
-                "listen": f"127.0.0.1:{m.pg_port}",
-                "connect_address": f"127.0.0.1:{m.pg_port}",
-                "data_dir": str(home / "data"),
-                "bin_dir": PG_BIN,
-                "pgpass": str(home / "pgpass"),
-                "authentication": {
-                    "superuser": {"username": "postgres", "password": SUPERUSER_PASSWORD},
-                    "replication": {"username": "replicator", "password": REPLICATION_PASSWORD},
-                    "rewind": {"username": "postgres", "password": SUPERUSER_PASSWORD},
-                },
-                "parameters": {"unix_socket_directories": str(home / "run")},
-            },
-            "tags": {"nofailover": False, "noloadbalance": False},
-        }
-
-    def _restapi_tls(self) -> dict[str, str]:
-        if self.tls is None:
-            return {}
-        t = self.tls
-        return {
-            "certfile": str(t.cert),
-            "keyfile": str(t.key),
-            "cafile": str(t.ca),
-            "verify_client": "required",
-        }
-
-    def _ctl(self) -> dict[str, str]:
-        if self.tls is None:
-            return {}
-        t = self.tls
-        return {"cacert": str(t.ca), "certfile": str(t.client_cert), "keyfile": str(t.client_key)}
+    @property
+    def superuser_password(self) -> str:
+        return self.layout.secret("postgres")
 
     # -- processes -------------------------------------------------------------------------
 
+    def _spawn(self, comp: Etcd | Patroni) -> None:
+        if process.running_pid(self.layout.pidfile(comp.name)) is not None:
+            return
+        comp.prepare()
+        process.spawn(
+            comp.argv(),
+            log=self.layout.log(comp.name),
+            pidfile=self.layout.pidfile(comp.name),
+            env=comp.env(),
+            cwd=comp.cwd(),
+            user=comp.user,
+        )
+
+    def _terminate(self, comp: Etcd | Patroni, timeout: float) -> None:
+        pid = process.running_pid(self.layout.pidfile(comp.name))
+        if pid is not None:
+            process.terminate(pid, timeout=timeout)
+        comp.after_stop()
+
     def start(self, timeout: float = 120.0) -> None:
         """Start etcd and every node; wait for a leader and all replicas streaming."""
-        data = self.base / "etcd"
-        url = f"http://127.0.0.1:{self.etcd_port}"
-        peer = f"http://127.0.0.1:{free_port()}"
-        with open(self.base / "etcd.log", "ab") as log:
-            self.etcd = subprocess.Popen(
-                [
-                    "etcd",
-                    "--name=pt-etcd",
-                    f"--data-dir={data}",
-                    f"--listen-client-urls={url}",
-                    f"--advertise-client-urls={url}",
-                    f"--listen-peer-urls={peer}",
-                    f"--initial-advertise-peer-urls={peer}",
-                    f"--initial-cluster=pt-etcd={peer}",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(lambda: get_json(f"{url}/health").get("health") == "true", 30, "etcd health")
+        self._spawn(self.etcd)
+        wait_for(self.etcd.ready, 30, "etcd health")
         for m in self.members:
             self.start_member(m.name)
         self.wait_healthy(timeout)
@@ -283,67 +234,18 @@ class PatroniCluster:
         return next(m for m in self.members if m.name == name)
 
     def start_member(self, name: str) -> None:
-        """Start one node's Patroni (as the postgres user)."""
-        m = self.member(name)
-        if m.proc is not None and m.proc.poll() is None:
-            return
-        with open(m.log, "ab") as log:
-            m.proc = subprocess.Popen(
-                ["patroni", str(m.config)],
-                user="postgres",
-                group="postgres",
-                cwd=self.base,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        """Start one node's Patroni (as the postgres user) unless it runs."""
+        self._spawn(self.member(name).node)
 
     def stop_member(self, name: str, timeout: float = 60.0) -> None:
         """Stop one node's Patroni gracefully (it stops its PostgreSQL first)."""
-        m = self.member(name)
-        if m.proc is None:
-            return
-        if m.proc.poll() is None:
-            m.proc.send_signal(signal.SIGTERM)
-            try:
-                m.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(m.proc.pid, signal.SIGKILL)
-                m.proc.wait(10)
-        m.proc = None
-        self._kill_postmaster(m)
-
-    def _kill_postmaster(self, m: Member) -> None:
-        pidfile = m.config.parent / "data" / "postmaster.pid"
-        try:
-            pid = int(pidfile.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return
-        try:
-            os.kill(pid, signal.SIGQUIT)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
+        self._terminate(self.member(name).node, timeout)
 
     def stop(self) -> None:
-        """Stop every node and etcd; remove the base folder."""
+        """Stop every node and etcd; remove the folder."""
         for m in self.members:
             self.stop_member(m.name)
-        if self.etcd is not None:
-            self.etcd.terminate()
-            try:
-                self.etcd.wait(15)
-            except subprocess.TimeoutExpired:
-                self.etcd.kill()
-                self.etcd.wait(5)
-            self.etcd = None
+        self._terminate(self.etcd, 15)
         shutil.rmtree(self.base, ignore_errors=True)
 
     # -- state -----------------------------------------------------------------------------
@@ -380,19 +282,9 @@ class PatroniCluster:
         """Wait until `healthy()` holds."""
         wait_for(self.healthy, timeout, "a healthy Patroni cluster", step=0.5)
 
-    def patronictl(self, *args: str) -> str:
-        """Run `patronictl` against the first member's config; return stdout."""
-        out = subprocess.run(
-            ["patronictl", "-c", str(self.members[0].config), *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        return out.stdout
-
-    def dsn(self, port: int, user: str = "postgres", password: str = SUPERUSER_PASSWORD) -> str:
-        """A libpq DSN for one node over TCP."""
+    def dsn(self, port: int, user: str = "postgres", password: str | None = None) -> str:
+        """A libpq DSN for one node over TCP (the superuser by default)."""
+        password = self.superuser_password if password is None else password
         return f"host=127.0.0.1 port={port} user={user} password={password} dbname=postgres"
 
 

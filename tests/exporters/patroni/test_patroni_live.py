@@ -83,6 +83,7 @@ def exporter(cluster: LiveCluster, tmp_path: Path) -> Iterator[Exporter]:
             {
                 "targets": targets,
                 "monitoring_dsn": cluster.monitoring_dsn,
+                "monitoring_hosts": cluster.monitoring_hosts,
                 "monitoring_password_env": PASSWORD_ENV,
             }
         )

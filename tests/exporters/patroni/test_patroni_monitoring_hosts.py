@@ -24,7 +24,38 @@ def _target(**options: object) -> Target:
 def test_allowed_hosts_are_the_targets_hosts_and_the_listed_ones() -> None:
     scraper = PatroniScraper(env={"PW": "secret"})
     scraper.allow_hosts([_target(monitoring_hosts="10.0.0.5, db1"), _target(monitoring_hosts=["db2"])])
-    assert scraper.monitoring_hosts == {"127.0.0.1", "10.0.0.5", "db1", "db2"}
+    # a target's own host and a bare host are allowed at the DSN's port (5432 without one)
+    assert scraper.monitoring_hosts == {("127.0.0.1", 5432), ("10.0.0.5", 5432), ("db1", 5432), ("db2", 5432)}
+    scraper.close()
+
+
+def test_allowed_host_port_pairs() -> None:
+    scraper = PatroniScraper(env={"PW": "secret"})
+    target = _target(
+        monitoring_dsn="postgresql://nines_monitor@/postgres?port=6543",
+        monitoring_hosts=["db3:5433", "[::1]:5434", "::1", "db4"],
+    )
+    scraper.allow_hosts([target])
+    assert scraper.monitoring_hosts == {
+        ("127.0.0.1", 6543),
+        ("db3", 5433),
+        ("::1", 5434),
+        ("::1", 6543),
+        ("db4", 6543),
+    }
+    scraper.close()
+
+
+def test_leader_on_an_allowed_host_but_another_port_is_not_contacted() -> None:
+    doc = json.loads((FIXTURES / "healthy_cluster.json").read_text())
+    view = parse_cluster(doc)  # every member on 127.0.0.1, the target's own host, at odd ports
+    scraper = PatroniScraper(env={"PW": "secret"})
+    target = _target()
+    scraper.allow_hosts([target])
+    ok: dict[str, bool] = {}
+    assert scraper._read_leader(target, view, ok) is None
+    assert ok == {"pg_stat_replication": False}
+    assert scraper._warned[("pg-1", "pg_stat_replication")].startswith("leader 127.0.0.1:35229 is neither")
     scraper.close()
 
 
@@ -40,7 +71,7 @@ def test_leader_on_an_unlisted_host_is_not_contacted() -> None:
     assert scraper._read_leader(target, view, ok) is None
     assert ok == {"pg_stat_replication": False}
     assert (
-        "127.0.0.2 is neither a target's host nor in monitoring_hosts"
-        in scraper._warned[("pg-1", "pg_stat_replication")]
+        "leader 127.0.0.2:35229 is neither a target's host at the monitoring DSN's port nor in "
+        "monitoring_hosts" in scraper._warned[("pg-1", "pg_stat_replication")]
     )
     scraper.close()

@@ -20,8 +20,8 @@ from exporters.core.config import Target
 from exporters.core.errors import ConfigError, TargetError
 from exporters.core.metrics import Family, render, sample_value
 from exporters.pgbouncer.cli import make_check, make_spec
-from exporters.pgbouncer.collector import Options, collect_views, make_scrape
 from exporters.pgbouncer.console import Console, resolve_dsn, safe_dsn
+from exporters.pgbouncer.scrape import Options, collect_views, make_scrape
 from stack.throwaway import free_port, stop, wait_for
 
 APP = {"database": "app", "user": "app"}

@@ -10,8 +10,8 @@ import pytest
 from exporters.core.errors import ParseError
 from exporters.core.metrics import Family, render, sample_value
 from exporters.pgbouncer import parse
-from exporters.pgbouncer.collector import Options, collect_views
 from exporters.pgbouncer.console import QueryError, Table
+from exporters.pgbouncer.scrape import Options, collect_views
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pgbouncer"
 VERSIONS = ("1.12", "1.18", "1.24")

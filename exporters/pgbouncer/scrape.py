@@ -19,6 +19,7 @@ from exporters.core.config import Target
 from exporters.core.errors import ConfigError, ParseError, TargetError
 from exporters.core.logs import mask
 from exporters.core.metrics import Family
+from exporters.core.values import regex_option
 from exporters.pgbouncer import mapping, parse
 from exporters.pgbouncer.console import Console, QueryError, Run, Table, resolve_dsn
 
@@ -67,16 +68,6 @@ class Options:
         return self.include is not None or self.exclude is not None
 
 
-def _regex(options: Mapping[str, Any], key: str) -> re.Pattern[str] | None:
-    value = options.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        return re.compile(str(value))
-    except re.error as e:
-        raise ConfigError(f"{key}: invalid regular expression: {e}") from None
-
-
 def _flag(options: Mapping[str, Any], key: str, default: bool) -> bool:
     value = options.get(key, default)
     if not isinstance(value, bool):
@@ -103,8 +94,8 @@ def options_from(options: Mapping[str, Any]) -> Options:
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r} (known: {', '.join(OPTION_KEYS)})")
     opts = Options(
-        include=_regex(options, "include_databases"),
-        exclude=_regex(options, "exclude_databases"),
+        include=regex_option(options, "include_databases"),
+        exclude=regex_option(options, "exclude_databases"),
         application_name=_flag(options, "application_name", False),
         clients=_flag(options, "clients", True),
         password_file=_text(options, "password_file"),
