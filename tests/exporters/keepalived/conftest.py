@@ -55,9 +55,12 @@ def parse_samples(text: str) -> list[tuple[str, dict[str, str], float]]:
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    """Two keepalived nodes, a (MASTER, priority 150) and b (BACKUP, 100), removed afterwards."""
-    lab = Lab().open()
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    """Two keepalived nodes, a (MASTER, priority 150) and b (BACKUP, 100), removed afterwards.
+
+    Parametrize indirectly with `{"shared_tmp": True}` for nodes that share one /tmp.
+    """
+    lab = Lab(**getattr(request, "param", {})).open()
     try:
         wait_state(lab, "a", 2)
         wait_state(lab, "b", 1)

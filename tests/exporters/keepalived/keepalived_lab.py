@@ -95,6 +95,7 @@ class Node:
     host_veth: str
     address: str
     workdir: Path
+    tmp_name: str = ""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,7 +105,7 @@ class Node:
     @property
     def tmp(self) -> Path:
         """The folder keepalived sees as /tmp."""
-        return self.workdir / f"{self.key}-tmp"
+        return self.workdir / (self.tmp_name or f"{self.key}-tmp")
 
     @property
     def pid(self) -> int:
@@ -125,11 +126,16 @@ class Node:
 
 @dataclass
 class Lab:
-    """The bridge, two nodes `a` (priority 150) and `b` (100), one VIP and one excluded IPv6 VIP."""
+    """The bridge, two nodes `a` (priority 150) and `b` (100), one VIP and one excluded IPv6 VIP.
+
+    `shared_tmp`: both nodes see the same folder as /tmp (as two keepalived processes without
+    private mount namespaces do), so their dumps go to the same files.
+    """
 
     tag: str = field(default_factory=lambda: f"{os.getpid() % 0xFFFF:04x}{int(time.time()) % 0xFF:02x}")
     subnet: int = field(default_factory=free_subnet)
     intf: str = "vrrp0"
+    shared_tmp: bool = False
     nodes: dict[str, Node] = field(default_factory=dict)
 
     @property
@@ -173,6 +179,7 @@ class Lab:
                 host_veth=f"kx{self.tag}{key}",
                 address=f"198.19.{self.subnet}.{11 + i}",
                 workdir=self.workdir,
+                tmp_name="shared-tmp" if self.shared_tmp else "",
             )
             self.nodes[key] = node
             run("ip", "netns", "add", node.netns)
@@ -182,7 +189,7 @@ class Lab:
             node.ip("addr", "add", f"{node.address}/24", "dev", self.intf)
             node.ip("link", "set", self.intf, "up")
             node.ip("link", "set", "lo", "up")
-            node.tmp.mkdir(mode=0o1777)
+            node.tmp.mkdir(mode=0o1777, exist_ok=True)
 
     def config(self, key: str) -> str:
         """The keepalived.conf of node `key`."""

@@ -83,7 +83,11 @@ def test_failing_track_scripts(lab: Lab, exporter: Exporter) -> None:
     assert exporter.value("keepalived_script_status", target="lb-a", name="chk_service") == 0
 
 
+@pytest.mark.parametrize("lab", [{}, {"shared_tmp": True}], indirect=True, ids=["private-tmp", "shared-tmp"])
 def test_concurrent_scrapes_agree(lab: Lab, exporter: Exporter) -> None:
+    """Scrapes at once each get each node's own state, even when both nodes dump to one /tmp."""
+    assert (lab.nodes["a"].tmp == lab.nodes["b"].tmp) == lab.shared_tmp
+
     def states(path: str) -> dict[tuple[str, str], float]:
         samples = parse_samples(exporter.text(path))
         ups = {
