@@ -30,6 +30,7 @@ JSON_SIGNAL = signal.SIGRTMIN + 2  # `keepalived --signum=JSON` in 2.2.x
 DATA_SIGNAL = signal.SIGUSR1
 JSON_FILE = "keepalived.json"
 DATA_FILE = "keepalived.data"
+MAX_DUMP_BYTES = 32 << 20
 _POLL = (0.002, 0.005, 0.01, 0.02)
 
 
@@ -64,12 +65,22 @@ def read_pid(pid_file: str) -> int:
 
 
 def _read(path: Path) -> str | None:
+    """The file's text, None if it does not exist (yet).
+
+    Raises:
+        TargetError: unreadable.
+        ParseError: larger than `MAX_DUMP_BYTES` (memory stays bounded).
+    """
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as f:
+            data = f.read(MAX_DUMP_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as e:
         raise TargetError(f"cannot read {path}: {e.strerror}") from None
+    if len(data) > MAX_DUMP_BYTES:
+        raise ParseError(f"{path} is larger than {MAX_DUMP_BYTES} bytes")
+    return data.decode("utf-8", errors="replace")
 
 
 class DumpReader:

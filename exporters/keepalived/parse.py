@@ -5,7 +5,7 @@
 - `parse_scripts`: the data dump (SIGUSR1, `/tmp/keepalived.data`): the `VRRP Script = ...`
   blocks with their `Status` (GOOD/BAD) and `State` (idle/running/...), which JSON lacks.
 - `parse_fib_trie` / `parse_if_inet6`: the local IPv4 / IPv6 addresses of a network namespace,
-  from `/proc/<pid>/net/fib_trie` and `/proc/<pid>/net/if_inet6`.
+  from the lines of `/proc/<pid>/net/fib_trie` and `/proc/<pid>/net/if_inet6`.
 
 Every parser raises only `ParseError` on bad input.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,11 +188,11 @@ def parse_scripts(text: str) -> list[Script]:
     return [s for s in scripts if s.name]
 
 
-def parse_fib_trie(text: str) -> set[str]:
+def parse_fib_trie(lines: Iterable[str]) -> set[str]:
     """The IPv4 addresses local to a network namespace (`/32 host LOCAL` leaves of fib_trie)."""
     local: set[str] = set()
     last: str | None = None
-    for line in text.splitlines():
+    for line in lines:
         stripped = line.strip()
         if stripped.startswith(("|--", "+--")):
             last = stripped[3:].split()[0] if len(stripped) > 3 else None
@@ -203,10 +204,10 @@ def parse_fib_trie(text: str) -> set[str]:
     return local
 
 
-def parse_if_inet6(text: str) -> set[tuple[str, str]]:
+def parse_if_inet6(lines: Iterable[str]) -> set[tuple[str, str]]:
     """The IPv6 addresses of a network namespace as (address, interface) pairs."""
     out: set[tuple[str, str]] = set()
-    for line in text.splitlines():
+    for line in lines:
         words = line.split()
         if len(words) != 6 or len(words[0]) != 32:
             continue

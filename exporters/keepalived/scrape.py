@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from exporters.core.config import Target
@@ -37,15 +37,27 @@ def dump_folder(target: Target, pid: int) -> Path:
     return Path(configured) if configured else Path(f"/proc/{pid}/root/tmp")
 
 
-def _proc_text(pid: int, name: str, missing_ok: bool) -> str:
+def _proc_lines(pid: int, name: str, deadline: float, clock: Callable[[], float]) -> Iterator[str]:
+    """Stream `/proc/<pid>/net/<name>` line by line (a host with full routing tables has a large
+    fib_trie): memory stays bounded, and the deadline is checked as it goes.
+
+    Raises:
+        TargetError: keepalived exited, or the file is unreadable.
+        TimeoutError: past the deadline.
+    """
+    path = f"/proc/{pid}/net/{name}"
     try:
-        return Path(f"/proc/{pid}/net/{name}").read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for i, line in enumerate(f):
+                if i % 4096 == 4095 and clock() > deadline:
+                    raise TimeoutError(f"reading {path} took past the deadline")
+                yield line
     except FileNotFoundError:
-        if missing_ok:  # no IPv6 in this kernel
-            return ""
+        if name == "if_inet6":  # a kernel without IPv6
+            return
         raise TargetError(f"keepalived (pid {pid}) exited") from None
     except OSError as e:
-        raise TargetError(f"cannot read /proc/{pid}/net/{name}: {e.strerror}") from None
+        raise TargetError(f"cannot read {path}: {e.strerror}") from None
 
 
 class KeepalivedScraper:
@@ -71,12 +83,13 @@ class KeepalivedScraper:
         deadline = self._clock() + target.timeout
         pid = read_pid(target.address)
         dump = self._reader.request(pid, dump_folder(target, pid), deadline)
-        fib_trie = _proc_text(pid, "fib_trie", missing_ok=False)
-        if_inet6 = _proc_text(pid, "if_inet6", missing_ok=True)
-        return families_of(dump.instances, dump.data, fib_trie, if_inet6)
+        local = parse_fib_trie(_proc_lines(pid, "fib_trie", deadline, self._clock))
+        local6 = parse_if_inet6(_proc_lines(pid, "if_inet6", deadline, self._clock))
+        return families_of(dump.instances, dump.data, local, local6)
 
 
-def families_of(instances: list[Instance], data: str, fib_trie: str, if_inet6: str) -> list[Family]:
-    """All families of one keepalived from its parsed JSON dump and the other texts (pure)."""
-    local, local6 = parse_fib_trie(fib_trie), parse_if_inet6(if_inet6)
+def families_of(
+    instances: list[Instance], data: str, local: set[str], local6: set[tuple[str, str]]
+) -> list[Family]:
+    """All families of one keepalived: its parsed JSON dump, its data dump's text and its addresses."""
     return instance_families(instances, local, local6) + script_families(parse_scripts(data))

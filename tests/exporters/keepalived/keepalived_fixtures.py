@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exporters.core.metrics import Family
-from exporters.keepalived.parse import parse_json
+from exporters.keepalived.parse import parse_fib_trie, parse_if_inet6, parse_json
 from exporters.keepalived.scrape import families_of
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "keepalived" / "2.2.7"
@@ -22,6 +22,6 @@ def families(scenario: str, node: str) -> list[Family]:
     return families_of(
         parse_json(read(scenario, node, "keepalived.json")),
         read(scenario, node, "keepalived.data"),
-        read(scenario, node, "fib_trie"),
-        read(scenario, node, "if_inet6"),
+        parse_fib_trie(read(scenario, node, "fib_trie").splitlines()),
+        parse_if_inet6(read(scenario, node, "if_inet6").splitlines()),
     )

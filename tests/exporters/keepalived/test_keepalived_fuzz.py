@@ -11,7 +11,7 @@ from keepalived_fixtures import read
 from exporters.core.collect import Collector
 from exporters.core.config import Target
 from exporters.core.metrics import Family, render, sample_value
-from exporters.keepalived.parse import parse_json
+from exporters.keepalived.parse import parse_fib_trie, parse_if_inet6, parse_json
 from exporters.keepalived.scrape import families_of
 
 FILES = ("keepalived.json", "keepalived.data", "fib_trie", "if_inet6")
@@ -36,7 +36,12 @@ def test_garbled_dumps_never_raise(data: st.DataObject, scenario: str, node: str
     texts[garbled] = garble(texts[garbled], data)
 
     def scrape(target: Target) -> list[Family]:
-        return families_of(parse_json(texts["keepalived.json"]), *(texts[n] for n in FILES[1:]))
+        return families_of(
+            parse_json(texts["keepalived.json"]),
+            texts["keepalived.data"],
+            parse_fib_trie(texts["fib_trie"].splitlines()),
+            parse_if_inet6(texts["if_inet6"].splitlines()),
+        )
 
     collector = Collector("keepalived", [Target("n", "/run/k.pid")], scrape, target_label=True)
     families = collector.collect()

@@ -86,12 +86,12 @@ def test_vip_text() -> None:
 
 
 def test_address_tables() -> None:
-    local = parse_fib_trie(read("master-backup", "a", "fib_trie"))
+    local = parse_fib_trie(read("master-backup", "a", "fib_trie").splitlines())
     assert VIP in local and "127.0.0.1" in local
-    assert VIP not in parse_fib_trie(read("master-backup", "b", "fib_trie"))
+    assert VIP not in parse_fib_trie(read("master-backup", "b", "fib_trie").splitlines())
     assert not any(a.endswith((".0", ".255")) for a in local - {"127.0.0.0"})
-    assert (VIP6, "vrrp0") in parse_if_inet6(read("master-backup", "a", "if_inet6"))
-    assert ("::1", "lo") in parse_if_inet6(read("master-backup", "a", "if_inet6"))
+    assert (VIP6, "vrrp0") in parse_if_inet6(read("master-backup", "a", "if_inet6").splitlines())
+    assert ("::1", "lo") in parse_if_inet6(read("master-backup", "a", "if_inet6").splitlines())
 
 
 @pytest.mark.parametrize(
