@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from exporters.core.metrics import Family
-from exporters.keepalived.parse import Instance, Script, Vip
+from exporters.keepalived.parse import Instance, Script, TrackProcess, Vip
 
 INSTANCE = ("iname", "intf", "vrid")
 VIP = ("iname", "intf", "vrid", "ip_address")
@@ -130,3 +130,19 @@ def script_families(scripts: Iterable[Script]) -> list[Family]:
         if s.state is not None:
             state.add((s.name,), s.state)
     return [status, state]
+
+
+def track_process_families(processes: Iterable[TrackProcess]) -> list[Family]:
+    """`keepalived_track_process_status{name}` (1 quorum reached) and the processes running."""
+    status = _gauge(
+        "keepalived_track_process_status",
+        "Status of the tracked process: 1 if at least its quorum of processes runs, else 0.",
+        ("name",),
+    )
+    running = _gauge("keepalived_track_process_running", "Processes the track process counts now.", ("name",))
+    for p in processes:
+        if p.quorum is not None:
+            status.add((p.name,), p.quorum)
+        if p.running is not None:
+            running.add((p.name,), p.running)
+    return [status, running]

@@ -2,8 +2,9 @@
 
 - `parse_json`: the JSON dump (signal RTMIN+2, `/tmp/keepalived.json`): one object per VRRP
   instance with `data` (state, priorities, VIPs, last transition) and `stats` (counters).
-- `parse_scripts`: the data dump (SIGUSR1, `/tmp/keepalived.data`): the `VRRP Script = ...`
-  blocks with their `Status` (GOOD/BAD) and `State` (idle/running/...), which JSON lacks.
+- `parse_scripts` / `parse_track_processes`: the data dump (SIGUSR1, `/tmp/keepalived.data`):
+  the `VRRP Script = ...` blocks with their `Status` (GOOD/BAD) and `State` (idle/running/...),
+  and the `VRRP Track process = ...` blocks with their quorum, which JSON lacks.
 - `parse_fib_trie` / `parse_if_inet6`: the local IPv4 / IPv6 addresses of a network namespace,
   from the lines of `/proc/<pid>/net/fib_trie` and `/proc/<pid>/net/if_inet6`.
 
@@ -75,6 +76,15 @@ class Script:
     name: str
     status: int | None
     state: int | None
+
+
+@dataclass(frozen=True)
+class TrackProcess:
+    """A `vrrp_track_process`: `quorum` 1 if enough processes run, else 0; `running` their number."""
+
+    name: str
+    quorum: int | None
+    running: int | None
 
 
 def parse_vip(text: str, default_intf: str) -> Vip | None:
@@ -157,35 +167,47 @@ def parse_json(text: str) -> list[Instance]:
     return [_instance(obj, i) for i, obj in enumerate(doc)]
 
 
+def _blocks(text: str, opener: str) -> list[tuple[str, dict[str, str]]]:
+    """The data dump's blocks that start with `opener` (e.g. `VRRP Script = `): (name, fields).
+
+    A block ends at the next line indented by at most one space (the next block or a section
+    header `------< ... >------`); its fields are its `Key = value` lines (the first of each key).
+    """
+    blocks: list[tuple[str, dict[str, str]]] = []
+    fields: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if len(raw) - len(raw.lstrip(" ")) <= 1:
+            fields = None
+            if line.startswith(opener) and line.removeprefix(opener).strip():
+                fields = {}
+                blocks.append((line.removeprefix(opener).strip(), fields))
+        elif fields is not None:
+            key, sep, value = line.partition(" = ")
+            if sep:
+                fields.setdefault(key, value.strip())
+    return blocks
+
+
 def parse_scripts(text: str) -> list[Script]:
     """The `VRRP Script = NAME` blocks of the data dump, with their status and state.
 
-    A block ends at the next `VRRP Script` line or section header (`------< ... >------`); in a
-    truncated dump the last block may lack its status or state (then None).
+    In a truncated dump the last block may lack its status or state (then None).
     """
-    scripts: list[Script] = []
-    name: str | None = None
-    status: int | None = None
-    state: int | None = None
+    return [
+        Script(name, SCRIPT_STATUSES.get(f.get("Status", "")), SCRIPT_STATES.get(f.get("State", "")))
+        for name, f in _blocks(text, "VRRP Script = ")
+    ]
 
-    def close() -> None:
-        if name is not None:
-            scripts.append(Script(name, status, state))
 
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("VRRP Script = "):
-            close()
-            name, status, state = line.removeprefix("VRRP Script = ").strip(), None, None
-        elif line.startswith("------<"):
-            close()
-            name = None
-        elif name is not None and line.startswith("Status = "):
-            status = SCRIPT_STATUSES.get(line.removeprefix("Status = ").strip())
-        elif name is not None and line.startswith("State = "):
-            state = SCRIPT_STATES.get(line.removeprefix("State = ").strip())
-    close()
-    return [s for s in scripts if s.name]
+def parse_track_processes(text: str) -> list[TrackProcess]:
+    """The `VRRP Track process = NAME` blocks of the data dump: quorum and running processes."""
+    out = []
+    for name, f in _blocks(text, "VRRP Track process = "):
+        quorum = {"true": 1, "false": 0}.get(f.get("Have quorum", ""))
+        running = f.get("Current processes", "")
+        out.append(TrackProcess(name, quorum, int(running) if running.isdigit() else None))
+    return out
 
 
 def parse_fib_trie(lines: Iterable[str]) -> set[str]:

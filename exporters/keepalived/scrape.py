@@ -10,8 +10,14 @@ from exporters.core.config import Target
 from exporters.core.errors import ConfigError, TargetError
 from exporters.core.metrics import Family
 from exporters.keepalived.dumps import DumpReader, read_pid
-from exporters.keepalived.families import instance_families, script_families
-from exporters.keepalived.parse import Instance, parse_fib_trie, parse_if_inet6, parse_scripts
+from exporters.keepalived.families import instance_families, script_families, track_process_families
+from exporters.keepalived.parse import (
+    Instance,
+    parse_fib_trie,
+    parse_if_inet6,
+    parse_scripts,
+    parse_track_processes,
+)
 
 OPTIONS = ("dump_dir",)
 
@@ -92,4 +98,8 @@ def families_of(
     instances: list[Instance], data: str, local: set[str], local6: set[tuple[str, str]]
 ) -> list[Family]:
     """All families of one keepalived: its parsed JSON dump, its data dump's text and its addresses."""
-    return instance_families(instances, local, local6) + script_families(parse_scripts(data))
+    return [
+        *instance_families(instances, local, local6),
+        *script_families(parse_scripts(data)),
+        *track_process_families(parse_track_processes(data)),
+    ]

@@ -9,7 +9,15 @@ from exporters.keepalived.parse import parse_fib_trie, parse_if_inet6, parse_jso
 from exporters.keepalived.scrape import families_of
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "keepalived" / "2.2.7"
-SCENARIOS = ("master-backup", "fault", "lowered")
+# scenario -> its recorded nodes
+SCENARIOS = {
+    "master-backup": ("a", "b"),
+    "fault": ("a", "b"),
+    "lowered": ("a", "b"),
+    "track-process": ("host",),
+    "track-process-gone": ("host",),
+}
+RECORDED = [(scenario, node) for scenario, nodes in SCENARIOS.items() for node in nodes]
 
 
 def read(scenario: str, node: str, name: str) -> str:

@@ -123,6 +123,25 @@ class Node:
         """Run `ip` inside the node's network namespace."""
         return run("ip", "-n", self.netns, *args, check=check)
 
+    def spawn(self, config: Path, log: Path) -> None:
+        """Start keepalived with `config` in this node's network namespace (the root one if the
+        node has none) and a private mount namespace whose /tmp is `self.tmp`."""
+        inner = (
+            f"mount --bind {self.tmp} /tmp && exec keepalived --dont-fork --log-console "
+            f"--log-detail --vrrp --use-file={config} --pid={self.pid_file} "
+            f"--vrrp_pid={self.workdir}/{self.key}-vrrp.pid"
+        )
+        netns = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.pid_file.unlink(missing_ok=True)
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [*netns, "unshare", "--mount", "--propagation", "private", "sh", "-c", inner],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(lambda: self.pid_file.exists() and self.pid_file.read_text().strip(), 15, "keepalived pid")
+
 
 @dataclass
 class Lab:
@@ -210,32 +229,7 @@ class Lab:
         node = self.nodes[key]
         conf = self.workdir / f"{key}.conf"
         conf.write_text(self.config(key))
-        node.pid_file.unlink(missing_ok=True)
-        inner = (
-            f"mount --bind {node.tmp} /tmp && exec keepalived --dont-fork --log-console "
-            f"--log-detail --vrrp --use-file={conf} --pid={node.pid_file} "
-            f"--vrrp_pid={self.workdir}/{key}-vrrp.pid"
-        )
-        with open(self.workdir / f"{key}.log", "ab") as log:
-            node.proc = subprocess.Popen(
-                [
-                    "ip",
-                    "netns",
-                    "exec",
-                    node.netns,
-                    "unshare",
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    inner,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(lambda: node.pid_file.exists() and node.pid_file.read_text().strip(), 15, "keepalived pid")
+        node.spawn(conf, self.workdir / f"{key}.log")
         return node
 
     def kill(self, key: str, sig: int = signal.SIGTERM) -> None:
@@ -260,8 +254,9 @@ class Lab:
         for node in self.nodes.values():
             if node.proc is not None:
                 stop(node.proc, 10)
-            run("ip", "netns", "del", node.netns, check=False)
-            run("ip", "link", "del", node.host_veth, check=False)
+            if node.netns:
+                run("ip", "netns", "del", node.netns, check=False)
+                run("ip", "link", "del", node.host_veth, check=False)
         run("ip", "link", "del", self.bridge, check=False)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
