@@ -174,7 +174,11 @@ class Lab:
         return Path("/run") / f"nines-kx-{self.tag}"
 
     def open(self) -> Lab:
-        """Create the network and start both keepalived processes (close() undoes it all)."""
+        """Create the network and start both keepalived processes (close() undoes it all).
+
+        Leftovers of labs whose test process died without cleaning up are removed first.
+        """
+        sweep_leftovers()
         try:
             self._network()
             for node in self.nodes.values():
@@ -188,6 +192,7 @@ class Lab:
 
     def _network(self) -> None:
         self.workdir.mkdir(mode=0o700)
+        (self.workdir / "owner").write_text(str(os.getpid()))
         run("ip", "link", "add", self.bridge, "type", "bridge")
         run("ip", "addr", "add", f"198.19.{self.subnet}.1/24", "dev", self.bridge)
         run("ip", "link", "set", self.bridge, "up")
@@ -254,11 +259,35 @@ class Lab:
         for node in self.nodes.values():
             if node.proc is not None:
                 stop(node.proc, 10)
-            if node.netns:
-                run("ip", "netns", "del", node.netns, check=False)
-                run("ip", "link", "del", node.host_veth, check=False)
-        run("ip", "link", "del", self.bridge, check=False)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        remove(self.tag, self.workdir)
+
+
+def remove(tag: str, workdir: Path) -> None:
+    """Remove a lab's keepalived processes (by their pid files), namespaces, links and folder."""
+    for pid_file in workdir.glob("*.pid"):
+        try:
+            pid = int(pid_file.read_text().strip())
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "keepalived":
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+    for key in PRIORITIES:
+        run("ip", "netns", "del", f"kx{tag}-{key}", check=False)
+        run("ip", "link", "del", f"kx{tag}{key}", check=False)
+    run("ip", "link", "del", f"kx{tag}br", check=False)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sweep_leftovers() -> None:
+    """Remove the labs whose owning process is gone (a test run killed before its cleanup)."""
+    for workdir in Path("/run").glob("nines-kx-*"):
+        try:
+            owner = int((workdir / "owner").read_text())
+        except (OSError, ValueError):
+            owner = 0
+        if owner and Path(f"/proc/{owner}").exists():
+            continue
+        remove(workdir.name.removeprefix("nines-kx-"), workdir)
 
 
 def instance_state(lab: Lab, key: str) -> dict[str, object]:
