@@ -9,8 +9,8 @@ namespace keepalived runs in, reached from outside as `/proc/<pid>/root/tmp`). A
    one event loop, so once `keepalived.json` is complete JSON, `keepalived.data` is complete too;
 3. polls until the JSON parses, under one deadline for the whole request.
 
-Requests to one dump folder are serialised (a lock per folder, identified by device and inode),
-so two scrapes at once never read each other's half-written files.
+Requests to one dump folder are serialised (a lock per folder, identified by device and inode,
+kept while a request uses it), so two scrapes at once never read each other's half-written files.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from exporters.core.errors import ParseError, TargetError
@@ -40,6 +40,14 @@ class Dump:
 
     instances: list[Instance]
     data: str
+
+
+@dataclass
+class _Slot:
+    """The lock of one dump folder and how many requests use it now."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
 
 
 def read_pid(pid_file: str) -> int:
@@ -95,16 +103,15 @@ class DumpReader:
     ) -> None:
         self._clock = clock
         self._sleep = sleep
-        self._locks: dict[tuple[int, int], threading.Lock] = {}
+        self._slots: dict[tuple[int, int], _Slot] = {}
         self._guard = threading.Lock()
 
-    def _lock(self, folder: Path) -> threading.Lock:
+    def _key(self, folder: Path) -> tuple[int, int]:
         try:
             st = folder.stat()
         except OSError as e:
             raise TargetError(f"dump folder {folder}: {e.strerror}") from None
-        with self._guard:
-            return self._locks.setdefault((st.st_dev, st.st_ino), threading.Lock())
+        return st.st_dev, st.st_ino
 
     def request(self, pid: int, folder: Path, deadline: float) -> Dump:
         """Signal keepalived `pid` and return its fresh dumps from `folder` before `deadline`.
@@ -114,13 +121,22 @@ class DumpReader:
             TargetError: the process vanished or a file cannot be read.
             ParseError: the JSON dump never parsed.
         """
-        lock = self._lock(folder)
-        if not lock.acquire(timeout=max(0.0, deadline - self._clock())):
-            raise TimeoutError(f"dump folder {folder} busy until the deadline")
+        key = self._key(folder)
+        with self._guard:  # a folder's slot lives while someone uses it: the table stays small
+            slot = self._slots.setdefault(key, _Slot())
+            slot.users += 1
         try:
-            return self._request(pid, folder, deadline)
+            if not slot.lock.acquire(timeout=max(0.0, deadline - self._clock())):
+                raise TimeoutError(f"dump folder {folder} busy until the deadline")
+            try:
+                return self._request(pid, folder, deadline)
+            finally:
+                slot.lock.release()
         finally:
-            lock.release()
+            with self._guard:
+                slot.users -= 1
+                if slot.users == 0:
+                    del self._slots[key]
 
     def _request(self, pid: int, folder: Path, deadline: float) -> Dump:
         json_path, data_path = folder / JSON_FILE, folder / DATA_FILE

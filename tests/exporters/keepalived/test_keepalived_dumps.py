@@ -75,23 +75,24 @@ def test_a_dump_above_the_size_limit_is_refused(
 @pytest.mark.parametrize("stand_in", ["silent"], indirect=True)
 def test_a_busy_folder_waits_only_until_the_deadline(stand_in: int, tmp_path: Path) -> None:
     reader = DumpReader()
-    holding = threading.Event()
-    release = threading.Event()
+    outcome: list[BaseException] = []
 
-    def hold() -> None:
-        with reader._lock(tmp_path):
-            holding.set()
-            release.wait(5)
+    def hold() -> None:  # a silent keepalived: the first request holds the folder for 1 s
+        try:
+            reader.request(stand_in, tmp_path, time.monotonic() + 1.0)
+        except TimeoutError as e:
+            outcome.append(e)
 
-    threading.Thread(target=hold, daemon=True).start()
-    holding.wait(5)
+    first = threading.Thread(target=hold)
+    first.start()
+    wait_for(lambda: reader._slots, 5, "the first request", step=0.01)
     start = time.monotonic()
-    try:
-        with pytest.raises(TimeoutError, match="busy"):
-            reader.request(stand_in, tmp_path, start + 0.2)
-    finally:
-        release.set()
+    with pytest.raises(TimeoutError, match="busy"):
+        reader.request(stand_in, tmp_path, start + 0.2)
     assert time.monotonic() - start < 0.4
+    first.join(5)
+    assert len(outcome) == 1 and "wrote no dump" in str(outcome[0])
+    assert reader._slots == {}  # no lock is kept for a folder nobody asks for
 
 
 def test_a_process_gone_or_not_keepalived_is_a_target_error(tmp_path: Path) -> None:
