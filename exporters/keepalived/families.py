@@ -116,33 +116,38 @@ def instance_families(
     return [state, excluded, present, base, effective, last, *counters.values(), garp]
 
 
+def _per_name(
+    specs: tuple[tuple[str, str], ...], rows: Iterable[tuple[str, tuple[int | None, ...]]]
+) -> list[Family]:
+    """One gauge `{name}` per (metric, help) of `specs`; a row gives a name and one value per gauge
+    (None: no sample)."""
+    families = [_gauge(metric, help_, ("name",)) for metric, help_ in specs]
+    for name, values in rows:
+        for fam, value in zip(families, values, strict=True):
+            if value is not None:
+                fam.add((name,), value)
+    return families
+
+
 def script_families(scripts: Iterable[Script]) -> list[Family]:
     """`keepalived_script_status{name}` (1 GOOD, 0 BAD) and `keepalived_script_state{name}`."""
-    status = _gauge("keepalived_script_status", "Status of the track script: 1 GOOD, 0 BAD.", ("name",))
-    state = _gauge(
-        "keepalived_script_state",
-        "State of the track script: 0 idle, 1 running, 2 requested termination, 3 forcing termination.",
-        ("name",),
+    specs = (
+        ("keepalived_script_status", "Status of the track script: 1 GOOD, 0 BAD."),
+        (
+            "keepalived_script_state",
+            "State of the track script: 0 idle, 1 running, 2 requested termination, 3 forcing termination.",
+        ),
     )
-    for s in scripts:
-        if s.status is not None:
-            status.add((s.name,), s.status)
-        if s.state is not None:
-            state.add((s.name,), s.state)
-    return [status, state]
+    return _per_name(specs, ((s.name, (s.status, s.state)) for s in scripts))
 
 
 def track_process_families(processes: Iterable[TrackProcess]) -> list[Family]:
     """`keepalived_track_process_status{name}` (1 quorum reached) and the processes running."""
-    status = _gauge(
-        "keepalived_track_process_status",
-        "Status of the tracked process: 1 if at least its quorum of processes runs, else 0.",
-        ("name",),
+    specs = (
+        (
+            "keepalived_track_process_status",
+            "Status of the tracked process: 1 if at least its quorum of processes runs, else 0.",
+        ),
+        ("keepalived_track_process_running", "Processes the track process counts now."),
     )
-    running = _gauge("keepalived_track_process_running", "Processes the track process counts now.", ("name",))
-    for p in processes:
-        if p.quorum is not None:
-            status.add((p.name,), p.quorum)
-        if p.running is not None:
-            running.add((p.name,), p.running)
-    return [status, running]
+    return _per_name(specs, ((p.name, (p.quorum, p.running)) for p in processes))
