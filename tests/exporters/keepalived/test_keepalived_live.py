@@ -58,15 +58,25 @@ def test_master_stopped_backup_takes_over(lab: Lab, exporter: Exporter) -> None:
 
 
 def test_vip_removed_by_hand(lab: Lab, exporter: Exporter) -> None:
-    """keepalived 2.2.7 notices (netlink), drops to BACKUP and takes MASTER again within ~1 s."""
-    assert exporter.value("keepalived_vrrp_vip_present", target="lb-a", **vip(lab)) == 1
-    lab.nodes["a"].ip("addr", "del", f"{lab.vip}/24", "dev", lab.intf)
-    assert exporter.value("keepalived_vrrp_vip_present", target="lb-a", **vip(lab)) == 0
-    wait_for(
-        lambda: exporter.value("keepalived_vrrp_vip_present", target="lb-a", **vip(lab)) == 1, 10, "VIP back"
-    )
+    """keepalived 2.2.7 notices (netlink), drops to BACKUP and takes MASTER again, adding the VIP
+    back about 0.5 s later: a scrape right after the removal sees it missing (on a busy machine a
+    scrape may miss that window, so the removal is tried up to 5 times)."""
+
+    def present() -> float | None:
+        return exporter.value("keepalived_vrrp_vip_present", target="lb-a", **vip(lab))
+
+    assert present() == 1
+    removals = 0
+    seen: list[float | None] = []
+    while removals < 5 and 0 not in seen:
+        wait_for(lambda: lab.vip in lab.vips("a"), 10, "the VIP on a")
+        lab.nodes["a"].ip("addr", "del", f"{lab.vip}/24", "dev", lab.intf)
+        removals += 1
+        seen.append(present())
+    assert 0 in seen, seen
+    wait_for(lambda: present() == 1, 10, "VIP back")
     assert exporter.value("keepalived_vrrp_state", target="lb-a", **vip(lab)) == 2
-    assert exporter.value("keepalived_become_master_total", target="lb-a", **INST) == 2
+    assert exporter.value("keepalived_become_master_total", target="lb-a", **INST) == 1 + removals
     assert lab.vip in lab.vips("a")
 
 
