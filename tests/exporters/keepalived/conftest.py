@@ -74,7 +74,7 @@ def exporter(lab: Lab, tmp_path: Path) -> Iterator[Exporter]:
     """The exporter with both nodes as targets (`lb-a`, `lb-b`) from a config file."""
     config = tmp_path / "keepalived-exporter.yml"
     config.write_text(
-        "timeout: 2s\ntargets:\n"
+        "timeout: 5s\ntargets:\n"
         + "".join(
             f"  - name: lb-{k}\n    pid_file: {n.pid_file}\n    labels: {{cluster: lab}}\n"
             for k, n in lab.nodes.items()
