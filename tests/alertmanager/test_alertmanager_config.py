@@ -94,3 +94,30 @@ def test_email_receivers_use_our_templates() -> None:
         assert "nines.email.subject" in e["headers"]["Subject"]
         assert "nines.email.html" in e["html"]
         assert "nines.email.text" in e["text"]
+
+
+KEEPALIVED_ROUTES = [
+    ({"alertname": "KeepalivedSplitBrain", "severity": "critical", "service": "keepalived"}, "oncall-page"),
+    ({"alertname": "KeepalivedNoMaster", "severity": "critical", "service": "keepalived"}, "oncall-page"),
+    ({"alertname": "KeepalivedDown", "severity": "warning", "target": "lb-b"}, "team-email"),
+    ({"alertname": "KeepalivedDown", "severity": "critical", "target": "lb-b"}, "oncall-page"),
+]
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    KEEPALIVED_ROUTES,
+    ids=[f"{lb['alertname']}-{lb['severity']}" for lb, _ in KEEPALIVED_ROUTES],
+)
+def test_keepalived_routes(labels: dict[str, str], receiver: str) -> None:
+    test_route(labels, receiver)
+
+
+def test_keepalived_down_inhibits_only_its_node_and_not_the_pair_alerts() -> None:
+    cfg = yaml.safe_load(CONFIG.read_text())
+    rules = [r for r in cfg["inhibit_rules"] if r["source_matchers"] == ['alertname = "KeepalivedDown"']]
+    assert len(rules) == 1
+    assert rules[0]["equal"] == ["cluster", "target"]
+    targets = rules[0]["target_matchers"][0]
+    assert "KeepalivedVipMissing" in targets and "KeepalivedBackupCannotTakeOver" in targets
+    assert "KeepalivedNoMaster" not in targets and "KeepalivedSplitBrain" not in targets

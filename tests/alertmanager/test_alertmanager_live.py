@@ -297,3 +297,51 @@ def test_alert_arrives_as_email(alertmanager: str, inbox: tuple[Inbox, int]) -> 
     text = text_part.get_content()
     assert "Runbook: docs/runbooks.md#pgbouncerdown" in text
     assert description in text
+
+
+def test_keepalived_down_inhibits_that_node_only(alertmanager: str) -> None:
+    k = {"service": "keepalived", "iname": "VI_front", "vrid": "51"}
+    alerts = [
+        _alert(
+            alertname="KeepalivedDown",
+            severity="warning",
+            cluster="inh-ka",
+            target="lb-a",
+            service="keepalived",
+        ),
+        # that node's other keepalived alerts are explained by it ...
+        _alert(alertname="KeepalivedVipMissing", severity="critical", cluster="inh-ka", target="lb-a", **k),
+        _alert(
+            alertname="KeepalivedPriorityLowered", severity="warning", cluster="inh-ka", target="lb-a", **k
+        ),
+        # ... not the other node's, nor the pair's, nor the same node name in another cluster
+        _alert(
+            alertname="KeepalivedBackupCannotTakeOver",
+            severity="warning",
+            cluster="inh-ka",
+            target="lb-b",
+            **k,
+        ),
+        _alert(alertname="KeepalivedNoMaster", severity="critical", cluster="inh-ka", **k),
+        _alert(alertname="KeepalivedVipMissing", severity="critical", cluster="inh-kb", target="lb-a", **k),
+    ]
+    _post(alertmanager, alerts)
+    expected = {
+        ("KeepalivedDown", "warning", "inh-ka", "lb-a"): "active",
+        ("KeepalivedVipMissing", "critical", "inh-ka", "lb-a"): "suppressed",
+        ("KeepalivedPriorityLowered", "warning", "inh-ka", "lb-a"): "suppressed",
+        ("KeepalivedBackupCannotTakeOver", "warning", "inh-ka", "lb-b"): "active",
+        ("KeepalivedNoMaster", "critical", "inh-ka", ""): "active",
+        ("KeepalivedVipMissing", "critical", "inh-kb", "lb-a"): "active",
+    }
+    last: dict[tuple[str, ...], str] = {}
+
+    def settled() -> bool | None:
+        nonlocal last
+        last = _states(alertmanager, "inh-k")
+        return last == expected or None
+
+    try:
+        wait_for(settled, 30, "keepalived inhibitions to settle", step=0.2)
+    except TimeoutError:
+        assert last == expected

@@ -31,6 +31,7 @@ OWNERS = {
     "pgbouncer:": "pgbouncer",
     "patroni_": "patroni",
     "etcd_": "etcd",
+    "keepalived_": "keepalived",
     "prometheus_": "prometheus",
     "alertmanager_": "alertmanager",
     "sloapi_": "sloapi",

@@ -20,7 +20,7 @@ TESTS = sorted((REPO / "tests" / "rules").glob("*.test.yml"))
 RUNBOOKS = REPO / "docs" / "runbooks.md"
 
 SEVERITIES = {"critical", "warning", "info"}
-PREFIXES = ("Haproxy", "Pgbouncer", "Patroni", "Etcd", "Nines", "Prometheus", "Alertmanager")
+PREFIXES = ("Haproxy", "Pgbouncer", "Patroni", "Etcd", "Keepalived", "Nines", "Prometheus", "Alertmanager")
 # The heartbeat keeps the conventional name that heartbeat services and routes match on.
 UNPREFIXED = {"Watchdog"}
 # Alerts without a threshold: they cannot be silent at a boundary.
@@ -55,7 +55,7 @@ def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_rule_files_exist() -> None:
     names = {p.name for p in RULES}
     assert {"haproxy.rules.yml", "pgbouncer.rules.yml", "patroni.rules.yml"} <= names
-    assert {"etcd.rules.yml", "monitoring.rules.yml"} <= names
+    assert {"etcd.rules.yml", "monitoring.rules.yml", "keepalived.rules.yml"} <= names
 
 
 def test_promtool_check_rules_lint_all() -> None:

@@ -1,0 +1,7 @@
+"""`python -m exporters.keepalived`."""
+
+import sys
+
+from exporters.keepalived.cli import main
+
+sys.exit(main())
