@@ -23,6 +23,7 @@ class Component:
     kind: str
     user: str | None = None
     stop_timeout: float = 30.0
+    netns: str | None = None  # the network namespace the process runs in (None: the root one)
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -35,6 +36,18 @@ class Component:
     def argv(self) -> Sequence[str]:
         """The command line that starts the process in the foreground."""
         raise NotImplementedError
+
+    def command(self) -> tuple[list[str], str | None]:
+        """The command line to spawn and the user to spawn it as.
+
+        A process in a network namespace is started by root through `ip netns exec`, then drops to
+        its user with `setpriv` (which execs, so the recorded pid is the process itself).
+        """
+        argv = list(self.argv())
+        if self.netns is None:
+            return argv, self.user
+        drop = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups"]
+        return ["ip", "netns", "exec", self.netns, *(drop if self.user else []), *argv], None
 
     def prepare(self) -> None:
         """Write configuration and directories; called before every start."""

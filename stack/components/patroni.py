@@ -91,7 +91,8 @@ class Patroni(Component):
                 "initdb": [{"encoding": "UTF8"}, {"locale": "C"}, "data-checksums"],
             },
             "postgresql": {
-                "listen": lay.addr(self.name),
+                # Also on the bridge's address: HAProxy reaches PostgreSQL from its namespace.
+                "listen": f"127.0.0.1,{lay.net.bridge_ip}:{lay.port(self.name)}",
                 "connect_address": lay.addr(self.name),
                 "data_dir": str(self.data_dir),
                 "bin_dir": str(PG_BIN),
@@ -110,6 +111,7 @@ class Patroni(Component):
                     "local all all peer",
                     "host replication replicator 127.0.0.1/32 scram-sha-256",
                     "host all all 127.0.0.1/32 scram-sha-256",
+                    f"host all all {lay.net.subnet} scram-sha-256",
                 ],
             },
             "tags": {"nofailover": False, "noloadbalance": False, "clonefrom": False},
