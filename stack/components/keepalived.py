@@ -34,7 +34,9 @@ echo "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ) node=$1 type=$2 name=$3 state=$4 priori
 TRACK = """#!/bin/sh
 # keepalived track script (generated): succeeds while this node's {service} runs.
 read -r pid _ < "{pid_file}" 2>/dev/null || exit 1
-[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "{service}" ]
+[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "{service}" ] || exit 1
+# A killed process nobody has reaped yet is a zombie: dead all the same.
+! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
 """
 
 

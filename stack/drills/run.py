@@ -119,12 +119,20 @@ class DrillReport:
 
 
 def _error_window(load: Load, kind: str = "write") -> float:
-    """From the first failed request of `kind` to the first success after the last failure."""
+    """The longest client-visible outage of `kind`: from a failed request to the next success.
+
+    Failures with no success between them are one outage; a fault and its repair (a VIP moving
+    away and back) are two, and the longer one is the window.
+    """
     fails = sorted(f.at for f in load.stats.failures if f.kind == kind)
-    if not fails:
-        return 0.0
-    after = load.stats.first_success_after(kind, fails[-1]) or fails[-1]
-    return after - fails[0]
+    longest, start, end = 0.0, None, 0.0
+    for at in fails:
+        if start is not None and at <= end:
+            continue
+        start = at
+        end = load.stats.first_success_after(kind, at) or at
+        longest = max(longest, end - start)
+    return longest
 
 
 def run_drill(
