@@ -199,11 +199,11 @@ def _kill_node(node: str, *names: str) -> Callable[[Context], None]:
 
     def step(ctx: Context) -> None:
         ctx.facts["victim"] = ",".join(names)
-        netops.ip("link", "set", ctx.stack.layout.net.veth(node), "down")
-        for name in names:
+        for name in names:  # first: a dying node cleans nothing up (its VIP stays on its link)
             pid = ctx.stack.pid(name)
             if pid:
                 process.kill_group(pid)
+        netops.ip("link", "set", ctx.stack.layout.net.veth(node), "down")
 
     return step
 
@@ -368,6 +368,7 @@ SCENARIOS: dict[str, Scenario] = {
             vip="frontdoor",
             vip_holders=("lb-a", "lb-b"),
             vip_within=2,
+            hold=15,
             max_write_errors_window=5,
             max_http_errors_window=5,
         ),
