@@ -19,7 +19,7 @@ from stack.layout import POSTGRES_USER, Layout
 SCOPE = "nines"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 NODES = ("pg-1", "pg-2", "pg-3")
-DCS_TTL = 10
+DCS_TTL = 8
 
 
 def rest_name(node: str) -> str:
@@ -70,12 +70,13 @@ class Patroni(Component):
             "bootstrap": {
                 "dcs": {
                     # Promotion "typically in under 10 s" (design): the leader key lapses `ttl` after
-                    # the dead primary's last renewal, and a replica acts on it at once (etcd3 watch).
-                    # Patroni's rule loop_wait + 2 x retry_timeout <= ttl holds (2 + 2 x 4 = 10); the
-                    # leader renews every 2 s, so a busy host must stall it for 10 s to demote it.
+                    # the dead primary's last renewal and a replica acts on it at once (etcd3 watch);
+                    # patroni-primary-kill measures ~8.5 s here. Patroni's rule loop_wait +
+                    # 2 x retry_timeout <= ttl holds (2 + 2 x 3 = 8): the leader renews every 2 s, so
+                    # only a stall of 8 s (four missed renewals) demotes a healthy primary.
                     "ttl": DCS_TTL,
                     "loop_wait": 2,
-                    "retry_timeout": 4,
+                    "retry_timeout": 3,
                     "maximum_lag_on_failover": 1048576,
                     "synchronous_mode": True,
                     "postgresql": {

@@ -59,7 +59,8 @@ class Scenario:
         exporter: which of our exporters shows the fault (its `/metrics` is polled), or None.
         detect: predicate over that exporter's samples, built once `inject` has found its victim.
         alerts: alert names at least one of which should fire (in Prometheus, then Alertmanager).
-        alert_within: seconds after T0 for the first of `alerts` to fire.
+        alert_within: seconds after T0 for the first of `alerts` to fire (the detection target is
+            60 s: scrape and evaluation every 10 s plus each alert's `for`).
         leader_change: a new Patroni leader is expected, within `leader_within` seconds.
         no_leader_change: the leader must stay the same (etcd member loss, server down...).
         max_write_errors_window: the longest acceptable client error window for writes, seconds
@@ -84,7 +85,7 @@ class Scenario:
     exporter: str | None = None
     detect: Callable[[Context], Predicate] | None = None
     alerts: tuple[str, ...] = ()
-    alert_within: float = 150.0
+    alert_within: float = 60.0
     leader_change: bool = False
     leader_within: float = 30.0
     no_leader_change: bool = False
@@ -302,7 +303,7 @@ SCENARIOS: dict[str, Scenario] = {
             alerts=("PatroniFailover", "PatroniMemberDown"),
             alert_within=60,
             leader_change=True,
-            leader_within=30,
+            leader_within=10,  # the design: promotion "typically in under 10 s"
             max_write_errors_window=60,
         ),
         Scenario(
@@ -313,7 +314,7 @@ SCENARIOS: dict[str, Scenario] = {
             exporter="patroni-exporter",
             detect=_target_is("patroni_primary", 0, target="$victim"),
             alerts=("PatroniFailover",),
-            alert_within=90,
+            alert_within=60,
             leader_change=True,
             leader_within=30,
             max_write_errors_window=30,
@@ -329,7 +330,7 @@ SCENARIOS: dict[str, Scenario] = {
                 "haproxy_server_status", 1, proxy="web", server="app-2", state="DOWN", target="haproxy-a"
             ),
             alerts=("HaproxyServerDown",),
-            alert_within=120,
+            alert_within=60,
             no_leader_change=True,
             max_write_errors_window=0,
             quick=True,
@@ -421,7 +422,7 @@ SCENARIOS: dict[str, Scenario] = {
             _stop("etcd-2"),
             _start("etcd-2"),
             alerts=("EtcdMemberDown", "EtcdInsufficientMembers"),
-            alert_within=150,
+            alert_within=60,
             no_leader_change=True,
             max_write_errors_window=0,
             etcd_members=3,
@@ -439,7 +440,7 @@ SCENARIOS: dict[str, Scenario] = {
                 "PatroniNoLeader",
                 "HaproxyPostgresPrimaryMissing",
             ),
-            alert_within=150,
+            alert_within=60,
             no_promotion=True,
             max_write_errors_window=None,
             hold=60,
@@ -454,7 +455,7 @@ SCENARIOS: dict[str, Scenario] = {
             exporter="patroni-exporter",
             detect=_lagging,
             alerts=("PatroniReplicationLag",),
-            alert_within=150,
+            alert_within=60,
             no_leader_change=True,
             max_write_errors_window=0,
             quick=True,
