@@ -71,4 +71,4 @@ dashboards: venv
 	$(PY) dashboards/build.py
 
 clean:
-	rm -rf .stack-test .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .stack-test .stack-lifecycle .pytest_cache .mypy_cache .ruff_cache

@@ -151,6 +151,12 @@ class Stack:
     def network_up(self, progress: Callable[[str], None] = print) -> None:
         """Create the bridge, namespaces and veths (idempotent); kill what a crashed run left in them."""
         net = self.layout.net
+        if self.layout.root.resolve().is_relative_to("/tmp"):  # noqa: S108 - a check, not a use
+            raise StackError(
+                f"the state directory {self.layout.root} is under /tmp, which each keepalived "
+                "replaces with its own dump directory (its private mount namespace): keepalived "
+                "could not read its configuration. Choose another --dir / NINES_STACK_DIR."
+            )
         try:
             netops.make(net, self.layout.path("network.json"))
             ours = [p for c in self.components if (p := self.pid(c.name))]

@@ -45,7 +45,11 @@ def _all_pids(root: Path) -> list[int]:
 
 
 def test_up_down_up_again_and_a_failing_component_is_named(tmp_path: Path) -> None:
-    root = tmp_path / "stack"
+    # Not under /tmp: each keepalived's private /tmp would hide its configuration there.
+    refused = _cli(tmp_path / "stack", "up", "--etcd-members", "1", "--no-services")
+    assert refused.returncode == 1 and "is under /tmp" in refused.stderr
+    root = REPO / ".stack-lifecycle"
+    _cli(root, "down", "--purge")
     try:
         first = _cli(root, "up", "--etcd-members", "1", "--no-services")
         assert first.returncode == 0, first.stdout + first.stderr
@@ -92,6 +96,8 @@ def test_up_down_up_again_and_a_failing_component_is_named(tmp_path: Path) -> No
         _cli(root, "down")
     assert [p for p in _all_pids(root) if pid_alive(p)] == []
     assert _leftovers() == ([], [])
+    _cli(root, "down", "--purge")
+    assert not root.exists()
 
 
 def _leftovers() -> tuple[list[str], list[str]]:

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from stack import netops
 from stack.components.keepalived import Keepalived, exporter_targets, node_names
+from stack.layout import REPO
 from stack.network import IFNAMSIZ, NetworkError, Plan
 from stack.process import running_pid
 from stack.runner import Stack
@@ -106,3 +108,20 @@ def test_keepalived_json_dump_names_the_instance_and_the_master(stack: Stack) ->
     assert instance["iname"] == "frontdoor" and instance["vrid"] == 51
     assert instance["state"] == 2  # MASTER
     assert not other.exists()  # lb-a's dump went to lb-a's own /tmp only
+
+
+def test_without_privileges_the_error_says_what_to_do(tmp_path: Path) -> None:
+    code = "from stack.netops import ip\nip('link', 'add', 'nn20000-tst', 'type', 'dummy')\n"
+    done = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "NetworkError: cannot create the stack's network" in done.stderr
+    assert "CAP_NET_ADMIN" in done.stderr and "run `make demo` as root" in done.stderr
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    assert "nn20000-tst" not in links
