@@ -7,8 +7,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+import jinja2
 
 from stack.layout import Layout
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def render_template(template: str, **values: object) -> str:
+    """Render `stack/templates/<template>` (a daemon's config file: no HTML escaping, no missing value)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - daemon configuration files, not HTML
+    )
+    return env.get_template(template).render(**values)
 
 
 class Component:
@@ -73,6 +87,23 @@ class Component:
     def urls(self) -> list[str]:
         """URLs to print after `up`."""
         return []
+
+
+class NodeComponent(Component):
+    """A component that runs on one VRRP node (`haproxy-a` on lb-a...), in that node's namespace."""
+
+    node_prefix = ""  # `lb` or `pgb`: the instance's letter completes the node's name
+
+    def __init__(self, layout: Layout, name: str) -> None:
+        super().__init__(layout)
+        self.name = name
+        self.node = f"{self.node_prefix}-{name.rsplit('-', 1)[1]}"
+        self.netns = layout.net.netns(self.node)
+
+    @property
+    def own_ip(self) -> str:
+        """The node's own address on the stack's bridge (besides the VIP it may hold)."""
+        return self.layout.net.node_ip(self.node)
 
 
 def http_ok(url: str, timeout: float = 2.0, auth: tuple[str, str] | None = None) -> bool:

@@ -7,23 +7,15 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-import jinja2
-
-from stack.components.base import Component, http_ok
+from stack.components.base import NodeComponent, http_ok, render_template
 from stack.components.patroni import NODES, rest_name
 from stack.layout import Layout
 from stack.tls import combined_pem, self_signed
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 INSTANCES = ("haproxy-a", "haproxy-b")
 WEB_SERVERS = (("app-1", 100), ("app-2", 100), ("app-3", 50))
 API_SERVERS = ("app-1", "app-2")
 ADMIN_SERVERS = ("app-3", "app-1")  # the second is the backup
-
-
-def node_of(name: str) -> str:
-    """`haproxy-a` -> `lb-a`, the load-balancer node (namespace) the instance runs on."""
-    return "lb-" + name.rsplit("-", 1)[1]
 
 
 def ensure_certificate(layout: Layout) -> Path:
@@ -38,21 +30,12 @@ def ensure_certificate(layout: Layout) -> Path:
     return combined_pem(key, crt, pem)
 
 
-class HAProxy(Component):
-    """One HAProxy instance; ports are `<name>.<listener>` in the port table."""
+class HAProxy(NodeComponent):
+    """One HAProxy instance on load-balancer node lb-a / lb-b; ports are `haproxy.<listener>` (the
+    front door, on the VIP and the node's own address) and `<name>.stats` / `<name>.promex`."""
 
     kind = "haproxy"
-
-    def __init__(self, layout: Layout, name: str) -> None:
-        super().__init__(layout)
-        self.name = name
-        self.node = node_of(name)
-        self.netns = layout.net.netns(self.node)
-
-    @property
-    def own_ip(self) -> str:
-        """The node's own address (stats, promex, and the front-door listeners besides the VIP)."""
-        return self.layout.net.node_ip(self.node)
+    node_prefix = "lb"
 
     @property
     def socket(self) -> Path:
@@ -77,13 +60,8 @@ class HAProxy(Component):
         """The instance's haproxy.cfg; socket and certificate paths and the listeners' addresses
         (default: the front-door VIP and the node's own address) may be overridden (containers)."""
         lay = self.layout
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            autoescape=False,  # noqa: S701 - haproxy.cfg, not HTML
-        )
-        return env.get_template("haproxy.cfg.j2").render(
+        return render_template(
+            "haproxy.cfg.j2",
             name=self.name,
             socket=socket or self.socket,
             cert=cert or ensure_certificate(lay),

@@ -13,14 +13,11 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-import jinja2
-
 from stack import process
-from stack.components.base import Component
+from stack.components.base import Component, render_template
 from stack.layout import Layout
 from stack.network import INNER_IF, PAIRS, Pair
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PRIORITIES = (150, 100)  # the pair's first node (`-a`) is the master whenever it is healthy
 # Advertisements every 200 ms: a silent master is declared dead after 3 x 0.2 s plus the backup's
 # skew (~0.72 s); a master whose HAProxy/PgBouncer dies goes to FAULT and hands over at once.
@@ -99,14 +96,9 @@ class Keepalived(Component):
         return self.home / "track.sh"
 
     def render(self) -> str:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            autoescape=False,  # noqa: S701 - keepalived.conf, not HTML
-        )
         pair = self.pair
-        return env.get_template("keepalived.conf.j2").render(
+        return render_template(
+            "keepalived.conf.j2",
             node=self.node,
             service=pair.service,
             track_script=self.track_script,

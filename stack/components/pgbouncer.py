@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from stack.components.base import Component
+from stack.components.base import NodeComponent
 from stack.layout import POSTGRES_USER, Layout
 
 ADMIN_USER = "nines_admin"
@@ -23,26 +23,16 @@ def _quote(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def node_of(name: str) -> str:
-    """`pgbouncer-b` -> `pgb-b`, the PgBouncer node (namespace) the instance runs on."""
-    return "pgb-" + name.rsplit("-", 1)[1]
-
-
-class PgBouncer(Component):
-    """PgBouncer 1.18, run as `postgres` (it refuses root); both nodes share one configuration."""
+class PgBouncer(NodeComponent):
+    """PgBouncer 1.18 on node pgb-a / pgb-b, run as `postgres` (it refuses root); both nodes share
+    one configuration."""
 
     kind = "pgbouncer"
     user = POSTGRES_USER
+    node_prefix = "pgb"
 
     def __init__(self, layout: Layout, name: str = INSTANCES[0]) -> None:
-        super().__init__(layout)
-        self.name = name
-        self.node = node_of(name)
-        self.netns = layout.net.netns(self.node)
-
-    @property
-    def own_ip(self) -> str:
-        return self.layout.net.node_ip(self.node)
+        super().__init__(layout, name)
 
     @property
     def address(self) -> str:
