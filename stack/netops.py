@@ -156,10 +156,14 @@ def pids_in(ns: str) -> list[int]:
 
 
 def strays(plan: Plan, ours: Collection[int]) -> list[int]:
-    """Processes in the stack's namespaces outside the process groups of `ours` (a crashed run's)."""
+    """Processes in the stack's namespaces that descend from none of `ours` (a crashed run's).
+
+    Descendants count as ours: keepalived's VRRP child and the track scripts it runs (in process
+    groups of their own) must survive an `up` on a running stack.
+    """
     out = []
     for ns in namespaces(plan):
-        out += [p for p in pids_in(ns) if _pgid(p) not in ours and p not in ours]
+        out += [p for p in pids_in(ns) if not set(_lineage(p)) & set(ours)]
     return out
 
 
@@ -170,11 +174,16 @@ def kill_strays(plan: Plan, ours: Collection[int]) -> list[int]:
     return found
 
 
-def _pgid(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
-        return None
+def _lineage(pid: int) -> list[int]:
+    """`pid` and its ancestors, up to init."""
+    chain = [pid]
+    while chain[-1] > 1 and len(chain) < 64:
+        try:
+            stat = Path(f"/proc/{chain[-1]}/stat").read_text()
+            chain.append(int(stat.rsplit(")", 1)[1].split()[1]))
+        except (OSError, ValueError, IndexError):
+            break
+    return chain
 
 
 def _kill_all(pids: Sequence[int], timeout: float = 10.0) -> None:
