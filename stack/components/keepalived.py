@@ -20,7 +20,8 @@ from stack.network import INNER_IF, PAIRS, Pair
 
 PRIORITIES = (150, 100)  # the pair's first node (`-a`) is the master whenever it is healthy
 # Advertisements every 200 ms: a silent master is declared dead after 3 x 0.2 s plus the backup's
-# skew (~0.72 s); a master whose HAProxy/PgBouncer dies goes to FAULT and hands over at once.
+# skew (~0.72 s); a master whose HAProxy/PgBouncer dies goes to FAULT at the next run of its track
+# script (every second) and hands over at once with a priority-0 advert.
 # 100 ms would halve that, at the price of false failovers when a busy host starves keepalived.
 ADVERT_INT = 0.2
 NOTIFY = """#!/bin/sh
