@@ -1,4 +1,5 @@
-# nines — `make demo` starts the whole HA stack on 127.0.0.1, `make test` checks everything against it.
+# nines — `make demo` starts the whole HA stack on this machine (its own bridge and network namespaces
+# for the keepalived pairs, everything else on 127.0.0.1), `make test` checks everything against it.
 # Both install what is missing first (Debian packages with apt-get, a .venv with pip).
 
 PYTHON ?= python3
@@ -6,12 +7,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := haproxy pgbouncer patroni etcd-server etcd-client postgresql-15 postgresql-contrib \
 	prometheus prometheus-alertmanager prometheus-haproxy-exporter openssl iproute2 procps \
+	keepalived util-linux \
 	chromium fonts-dejavu-core
 
 .PHONY: help deps apt venv demo down status test lint typecheck unit bench drills clean dashboards rules
 
 help:
-	@echo "make demo    start the HA stack (HAProxy pair, PgBouncer, Patroni x3, etcd x3, Prometheus, Alertmanager, nines)"
+	@echo "make demo    start the HA stack (HAProxy and PgBouncer pairs behind keepalived VIPs, Patroni x3, etcd x3, Prometheus, Alertmanager, nines)"
 	@echo "make down    stop everything the demo started"
 	@echo "make test    lint, type-check and run every test against a real stack"
 	@echo "make bench   rerun the benchmarks and rewrite bench/README.md"
@@ -70,4 +72,4 @@ dashboards: venv
 	$(PY) dashboards/build.py
 
 clean:
-	rm -rf .stack-test .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .stack-test .stack-lifecycle .pytest_cache .mypy_cache .ruff_cache

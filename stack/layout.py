@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stack.network import Plan
 from stack.ports import HOST, port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,9 +35,28 @@ class Layout:
         """The shifted port of `name` from the port table."""
         return port(name, self.offset)
 
+    @property
+    def net(self) -> Plan:
+        """Names and addresses of the stack's own network (bridge, namespaces, VIPs)."""
+        return Plan(self.offset)
+
+    def host(self, name: str) -> str:
+        """The address `name` listens on: a VIP, a namespace's or the bridge's address, else 127.0.0.1."""
+        base = name.split(".", 1)[0]
+        net = self.net
+        if base == "haproxy":
+            return net.vip("frontdoor")
+        if base == "pgbouncer":
+            return net.vip("pgbouncer")
+        if base in ("haproxy-a", "haproxy-b"):
+            return net.node_ip("lb-" + base[-1])
+        if base.split("-")[0] in ("app", "patroni") and base.split("-")[-1].isdigit():
+            return net.bridge_ip
+        return HOST
+
     def addr(self, name: str) -> str:
-        """`127.0.0.1:PORT` of `name`."""
-        return f"{HOST}:{self.port(name)}"
+        """`HOST:PORT` of `name` (see `host`)."""
+        return f"{self.host(name)}:{self.port(name)}"
 
     def path(self, *parts: str) -> Path:
         """A path under the state directory."""

@@ -1,6 +1,9 @@
 """The stack's port table: one place, shown in README, shifted by NINES_PORT_OFFSET.
 
-Every process of the local stack listens on 127.0.0.1 only, on `PORTS[name] + offset`.
+Every process of the local stack listens on `PORTS[name] + offset`, on 127.0.0.1 or on an address of
+the stack's own network (`Layout.host`): `haproxy.*` on the front-door VIP and on each HAProxy
+node's address, `pgbouncer` on the PgBouncer VIP and each PgBouncer node's address,
+`haproxy-a.*`/`haproxy-b.*` on that node's address, apps and Patroni REST on the bridge's address.
 """
 
 from __future__ import annotations
@@ -20,20 +23,14 @@ PORTS: dict[str, int] = {
     "app-1": 8101,
     "app-2": 8102,
     "app-3": 8103,
-    "haproxy-a.https": 8443,
-    "haproxy-a.http": 8080,
-    "haproxy-a.api": 8081,
-    "haproxy-a.admin": 8082,
-    "haproxy-a.pg-primary": 5000,
-    "haproxy-a.pg-replicas": 5001,
+    "haproxy.https": 8443,
+    "haproxy.http": 8080,
+    "haproxy.api": 8081,
+    "haproxy.admin": 8082,
+    "haproxy.pg-primary": 5000,
+    "haproxy.pg-replicas": 5001,
     "haproxy-a.stats": 9999,
     "haproxy-a.promex": 8404,
-    "haproxy-b.https": 9443,
-    "haproxy-b.http": 9080,
-    "haproxy-b.api": 9081,
-    "haproxy-b.admin": 9082,
-    "haproxy-b.pg-primary": 5100,
-    "haproxy-b.pg-replicas": 5101,
     "haproxy-b.stats": 9998,
     "haproxy-b.promex": 8414,
     "pgbouncer": 6432,
@@ -44,6 +41,7 @@ PORTS: dict[str, int] = {
     "haproxy-exporter": 9101,
     "pgbouncer-exporter": 9127,
     "patroni-exporter": 9547,
+    "keepalived-exporter": 9165,
     "sloapi": 8000,
 }
 

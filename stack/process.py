@@ -118,6 +118,12 @@ def kill(pid: int, sig: int = signal.SIGKILL) -> None:
         os.kill(pid, sig)
 
 
+def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to the process group led by `pid` (the stack starts each process in its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
 def _reap(pid: int) -> None:
     """Collect our own exited child so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError):

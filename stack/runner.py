@@ -10,16 +10,19 @@ from pathlib import Path
 
 import psycopg
 
-from stack import process
+from stack import netops, process
 from stack.components.apps import APPS, App
 from stack.components.base import Component
 from stack.components.etcd import Etcd, etcd_names
 from stack.components.haproxy import INSTANCES, HAProxy
+from stack.components.keepalived import Keepalived
 from stack.components.nines import NINES_SERVICES
 from stack.components.observability import Alertmanager, Prometheus, Sink
 from stack.components.patroni import NODES, Patroni, cluster_ready, leader_port
+from stack.components.pgbouncer import INSTANCES as PGBOUNCERS
 from stack.components.pgbouncer import PgBouncer
 from stack.layout import Layout
+from stack.network import PAIRS, NetworkError
 
 READY_TIMEOUT = 120.0
 
@@ -36,14 +39,27 @@ class Status:
     kind: str
     pid: int | None
     address: str
+    healthy: bool | None = None  # for rows without a process (a VIP): held by exactly one node
 
     @property
     def up(self) -> bool:
-        return self.pid is not None
+        return self.pid is not None if self.healthy is None else self.healthy
 
     def line(self) -> str:
         state = "up" if self.up else "down"
         return f"{self.name:<20} {state:<5} {self.pid or '-':>8}  {self.address}"
+
+
+def vip_urls(lay: Layout) -> list[str]:
+    """What clients use: the front-door VIP's listeners and the PgBouncer VIP."""
+    front = lay.host("haproxy")
+    listeners = ", ".join(f"{x} :{lay.port('haproxy.' + x)}" for x in ("http", "api", "admin"))
+    pg = f"primary :{lay.port('haproxy.pg-primary')}, replicas :{lay.port('haproxy.pg-replicas')}"
+    return [
+        f"{'front-door VIP':<20} https://{front}:{lay.port('haproxy.https')}/ ({listeners})",
+        f"{'':<20} postgresql://{front} ({pg})",
+        f"{'pgbouncer VIP':<20} postgresql://app@{lay.addr('pgbouncer')}/app",
+    ]
 
 
 def _port_owner(port_name: str) -> str:
@@ -66,15 +82,20 @@ class Stack:
         edge: list[Component] = [
             *(App(layout, n) for n in APPS),
             *(HAProxy(layout, n) for n in INSTANCES),
+            *(Keepalived(layout, n) for p in PAIRS if p.service == "haproxy" for n in p.nodes),
             Sink(layout),
             Alertmanager(layout),
         ]
+        pooling: list[Component] = [
+            *(PgBouncer(layout, n) for n in PGBOUNCERS),
+            *(Keepalived(layout, n) for p in PAIRS if p.service == "pgbouncer" for n in p.nodes),
+        ]
         services: list[Component] = [cls(layout) for cls in NINES_SERVICES if with_services]
-        names = {c.name for c in [*etcd, *pg, *edge, *services]} | {"pgbouncer", "prometheus"}
+        names = {c.name for c in [*etcd, *pg, *edge, *pooling, *services]} | {"pgbouncer", "prometheus"}
         self.phases: list[list[Component]] = [
             [*etcd, *edge],
             pg,
-            [PgBouncer(layout)],
+            pooling,
             [*services, Prometheus(layout, lambda port_name: _port_owner(port_name) in names)],
         ]
         self.components = [c for phase in self.phases for c in phase]
@@ -107,10 +128,12 @@ class Stack:
         """Start whatever is not running, phase by phase, waiting until each phase is ready."""
         self.layout.prepare()
         started = time.monotonic()
+        self.network_up(progress)
         for i, phase in enumerate(self.phases):
             for comp in phase:
                 self.start_component(comp.name, wait=False)
             self.wait_ready(phase, timeout, progress)
+            self._wait_vips(phase, timeout, progress)
             if phase[0].kind == "patroni":
                 self._wait(
                     lambda: cluster_ready(self.layout),
@@ -125,6 +148,50 @@ class Stack:
                 + ", ".join(c.name for c in phase)
             )
 
+    def network_up(self, progress: Callable[[str], None] = print) -> None:
+        """Create the bridge, namespaces and veths (idempotent); kill what a crashed run left in them."""
+        net = self.layout.net
+        if self.layout.root.resolve().is_relative_to("/tmp"):  # noqa: S108 - a check, not a use
+            raise StackError(
+                f"the state directory {self.layout.root} is under /tmp, which each keepalived "
+                "replaces with its own dump directory (its private mount namespace): keepalived "
+                "could not read its configuration. Choose another --dir / NINES_STACK_DIR."
+            )
+        try:
+            netops.make(net, self.layout.path("network.json"))
+            ours = [p for c in self.components if (p := self.pid(c.name))]
+            strays = netops.kill_strays(net, ours)
+        except NetworkError as exc:
+            raise StackError(str(exc)) from exc
+        if strays:
+            progress(f"  network: stopped {len(strays)} leftover process(es) of an earlier run")
+        progress(f"  network: bridge {net.bridge} {net.bridge_ip}/24, namespaces {net.prefix}*")
+
+    def network_down(self) -> list[str]:
+        """Remove every namespace, veth and bridge of this stack (recorded or found by name)."""
+        try:
+            return netops.remove(self.layout.net, self.layout.path("network.json"))
+        except NetworkError as exc:
+            raise StackError(str(exc)) from exc
+
+    def vip_holders(self) -> dict[str, list[str]]:
+        """VRRP instance -> nodes whose interface carries its VIP now."""
+        return {p.instance: netops.vip_holders(self.layout.net, p.instance) for p in PAIRS}
+
+    def _wait_vips(self, phase: Sequence[Component], timeout: float, progress: Callable[[str], None]) -> None:
+        """After a phase that starts keepalived: wait until each of its VIPs is on the pair's master."""
+        net = self.layout.net
+        for comp in phase:
+            if not isinstance(comp, Keepalived) or comp.node != comp.pair.nodes[0]:
+                continue
+            instance, node = comp.pair.instance, comp.node
+
+            def on_master(instance: str = instance, node: str = node) -> bool:
+                return netops.vip_holders(net, instance) == [node]
+
+            self._wait(on_master, f"VIP {instance} on {node}", [comp], timeout)
+            progress(f"  vip {instance}: {net.vip(instance)} on {node}")
+
     def start_component(self, name: str, wait: bool = True, timeout: float = READY_TIMEOUT) -> int:
         """Start one component unless it already runs; return its pid."""
         comp = self.component(name)
@@ -138,13 +205,14 @@ class Stack:
                     f"{name}: preparing failed: {exc}\n"
                     f"{detail.decode(errors='replace') if isinstance(detail, bytes) else detail}"
                 ) from exc
+            argv, user = comp.command()
             pid = process.spawn(
-                comp.argv(),
+                argv,
                 log=self.layout.log(name),
                 pidfile=self.layout.pidfile(name),
                 env=comp.env(),
                 cwd=comp.cwd(),
-                user=comp.user,
+                user=user,
             )
         else:
             comp.refresh()
@@ -232,11 +300,14 @@ class Stack:
         self.layout.pidfile(name).unlink(missing_ok=True)
 
     def down(self, progress: Callable[[str], None] = print) -> None:
-        """Stop every component, in reverse start order."""
+        """Stop every component, in reverse start order, then remove the stack's network."""
         for comp in reversed(self.components):
             if self.pid(comp.name) is not None or comp.kind == "patroni":
                 self.stop_component(comp.name)
                 progress(f"  {comp.name}: stopped")
+        gone = self.network_down()
+        if gone:
+            progress(f"  network: removed {', '.join(gone)}")
 
     def purge(self) -> None:
         """Remove the state directory (after `down`)."""
@@ -245,10 +316,18 @@ class Stack:
         shutil.rmtree(self.layout.root, ignore_errors=True)
 
     def status(self) -> list[Status]:
-        """One entry per component."""
-        return [Status(c.name, c.kind, self.pid(c.name), c.address) for c in self.components]
+        """One entry per component, then one per VIP (which node holds it)."""
+        rows = [Status(c.name, c.kind, self.pid(c.name), c.address) for c in self.components]
+        for instance, holders in self.vip_holders().items():
+            vip = self.layout.net.vip(instance)
+            where = ", ".join(holders) if holders else "no node"
+            if len(holders) > 1:
+                where += " (split brain)"
+            rows.append(Status(f"vip-{instance}", "vip", None, f"{vip} on {where}", len(holders) == 1))
+        return rows
 
     def urls(self) -> Iterable[str]:
+        yield from vip_urls(self.layout)
         for comp in self.components:
             for url in comp.urls():
                 yield f"{comp.name:<20} {url}"

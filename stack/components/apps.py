@@ -1,4 +1,4 @@
-"""The demo app servers behind HAProxy."""
+"""The demo app servers behind HAProxy, on the bridge's address (HAProxy runs in namespaces)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ class App(Component):
         env = super().env()
         lay = self.layout
         env["NINES_APP_DSN"] = (
-            f"host=127.0.0.1 port={lay.port('pgbouncer')} dbname=app user=app password={lay.secret('app')}"
+            f"host={lay.host('pgbouncer')} port={lay.port('pgbouncer')} dbname=app "
+            f"user=app password={lay.secret('app')}"
         )
         return env
 

@@ -7,8 +7,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+import jinja2
 
 from stack.layout import Layout
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def render_template(template: str, **values: object) -> str:
+    """Render `stack/templates/<template>` (a daemon's config file: no HTML escaping, no missing value)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - daemon configuration files, not HTML
+    )
+    return env.get_template(template).render(**values)
 
 
 class Component:
@@ -23,6 +37,7 @@ class Component:
     kind: str
     user: str | None = None
     stop_timeout: float = 30.0
+    netns: str | None = None  # the network namespace the process runs in (None: the root one)
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -35,6 +50,18 @@ class Component:
     def argv(self) -> Sequence[str]:
         """The command line that starts the process in the foreground."""
         raise NotImplementedError
+
+    def command(self) -> tuple[list[str], str | None]:
+        """The command line to spawn and the user to spawn it as.
+
+        A process in a network namespace is started by root through `ip netns exec`, then drops to
+        its user with `setpriv` (which execs, so the recorded pid is the process itself).
+        """
+        argv = list(self.argv())
+        if self.netns is None:
+            return argv, self.user
+        drop = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups"]
+        return ["ip", "netns", "exec", self.netns, *(drop if self.user else []), *argv], None
 
     def prepare(self) -> None:
         """Write configuration and directories; called before every start."""
@@ -60,6 +87,23 @@ class Component:
     def urls(self) -> list[str]:
         """URLs to print after `up`."""
         return []
+
+
+class NodeComponent(Component):
+    """A component that runs on one VRRP node (`haproxy-a` on lb-a...), in that node's namespace."""
+
+    node_prefix = ""  # `lb` or `pgb`: the instance's letter completes the node's name
+
+    def __init__(self, layout: Layout, name: str) -> None:
+        super().__init__(layout)
+        self.name = name
+        self.node = f"{self.node_prefix}-{name.rsplit('-', 1)[1]}"
+        self.netns = layout.net.netns(self.node)
+
+    @property
+    def own_ip(self) -> str:
+        """The node's own address on the stack's bridge (besides the VIP it may hold)."""
+        return self.layout.net.node_ip(self.node)
 
 
 def http_ok(url: str, timeout: float = 2.0, auth: tuple[str, str] | None = None) -> bool:

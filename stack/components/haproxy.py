@@ -1,4 +1,5 @@
-"""Two HAProxy instances (active `haproxy-a`, passive `haproxy-b`) with TLS, stats sockets and promex."""
+"""Two HAProxy instances (active `haproxy-a` in namespace lb-a, passive `haproxy-b` in lb-b) behind the
+front-door VIP, with TLS, stats sockets and promex."""
 
 from __future__ import annotations
 
@@ -6,14 +7,11 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-import jinja2
-
-from stack.components.base import Component, http_ok
+from stack.components.base import NodeComponent, http_ok, render_template
 from stack.components.patroni import NODES, rest_name
 from stack.layout import Layout
 from stack.tls import combined_pem, self_signed
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 INSTANCES = ("haproxy-a", "haproxy-b")
 WEB_SERVERS = (("app-1", 100), ("app-2", 100), ("app-3", 50))
 API_SERVERS = ("app-1", "app-2")
@@ -27,18 +25,17 @@ def ensure_certificate(layout: Layout) -> Path:
         return pem
     pem.parent.mkdir(parents=True, exist_ok=True)
     key, crt = pem.with_suffix(".key"), pem.with_suffix(".crt")
-    self_signed(key, crt, "/CN=localhost/O=nines demo", 90, san="DNS:localhost,IP:127.0.0.1")
+    vip = layout.net.vip("frontdoor")
+    self_signed(key, crt, "/CN=localhost/O=nines demo", 90, san=f"DNS:localhost,IP:127.0.0.1,IP:{vip}")
     return combined_pem(key, crt, pem)
 
 
-class HAProxy(Component):
-    """One HAProxy instance; ports are `<name>.<listener>` in the port table."""
+class HAProxy(NodeComponent):
+    """One HAProxy instance on load-balancer node lb-a / lb-b; ports are `haproxy.<listener>` (the
+    front door, on the VIP and the node's own address) and `<name>.stats` / `<name>.promex`."""
 
     kind = "haproxy"
-
-    def __init__(self, layout: Layout, name: str) -> None:
-        super().__init__(layout)
-        self.name = name
+    node_prefix = "lb"
 
     @property
     def socket(self) -> Path:
@@ -50,31 +47,40 @@ class HAProxy(Component):
 
     @property
     def address(self) -> str:
-        return f"{self.layout.addr(self.name + '.https')} stats {self.layout.addr(self.name + '.stats')}"
+        lay = self.layout
+        return f"{self.node} {self.own_ip}:{lay.port('haproxy.https')} stats {lay.addr(self.name + '.stats')}"
 
     def render(
-        self, socket: Path | None = None, cert: Path | None = None, drop_privileges: bool = True
+        self,
+        socket: Path | None = None,
+        cert: Path | None = None,
+        drop_privileges: bool = True,
+        hosts: Sequence[str] | None = None,
     ) -> str:
-        """The instance's haproxy.cfg; socket and certificate paths may be overridden (containers)."""
+        """The instance's haproxy.cfg; socket and certificate paths and the listeners' addresses
+        (default: the front-door VIP and the node's own address) may be overridden (containers)."""
         lay = self.layout
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            autoescape=False,  # noqa: S701 - haproxy.cfg, not HTML
-        )
-        return env.get_template("haproxy.cfg.j2").render(
+        return render_template(
+            "haproxy.cfg.j2",
             name=self.name,
             socket=socket or self.socket,
             cert=cert or ensure_certificate(lay),
             drop_privileges=drop_privileges,
-            port=lambda listener: lay.port(f"{self.name}.{listener}"),
+            port=self._port,
+            own=hosts[0] if hosts else self.own_ip,
+            hosts=hosts or (lay.net.vip("frontdoor"), self.own_ip),
             addr=lay.addr,
             web=WEB_SERVERS,
             api=API_SERVERS,
             admin=ADMIN_SERVERS,
-            pg=[(n, lay.port(rest_name(n))) for n in NODES],
+            # PostgreSQL and Patroni's REST API, reached from the namespace on the bridge's address.
+            pg=[(n, f"{lay.host(rest_name(n))}:{lay.port(n)}", lay.port(rest_name(n))) for n in NODES],
         )
+
+    def _port(self, listener: str) -> int:
+        """`stats`/`promex` are this node's own ports; the front-door listeners are the pair's."""
+        own = listener in ("stats", "promex")
+        return self.layout.port(f"{self.name if own else 'haproxy'}.{listener}")
 
     def prepare(self) -> None:
         self.config_file.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +96,7 @@ class HAProxy(Component):
     def urls(self) -> list[str]:
         lay = self.layout
         return [
-            f"https://{lay.addr(self.name + '.https')}/",
+            f"https://{self.own_ip}:{lay.port('haproxy.https')}/ (this node only)",
             f"http://{lay.addr(self.name + '.promex')}/stats",
             f"http://{lay.addr(self.name + '.promex')}/metrics",
         ]

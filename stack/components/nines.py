@@ -10,7 +10,8 @@ import yaml
 from stack.components.base import Component, http_ok
 from stack.components.haproxy import INSTANCES
 from stack.components.patroni import NODES, rest_name
-from stack.components.pgbouncer import STATS_USER
+from stack.components.pgbouncer import INSTANCES as PGBOUNCERS
+from stack.components.pgbouncer import STATS_USER, PgBouncer
 from stack.layout import REPO
 from stack.runbook_links import runbooks_url
 
@@ -73,13 +74,16 @@ class PgBouncerExporter(Exporter):
     def targets(self) -> list[dict[str, Any]]:
         lay = self.layout
         lay.secret("pgbouncer_stats")
+        # Each node on its own address: the VIP would show only whichever node holds it.
+        port = lay.port("pgbouncer")
         return [
             {
-                "name": "pgbouncer",
-                "address": f"postgresql://{STATS_USER}@127.0.0.1:{lay.port('pgbouncer')}/pgbouncer",
+                "name": name,
+                "address": f"postgresql://{STATS_USER}@{PgBouncer(lay, name).own_ip}:{port}/pgbouncer",
                 "password_file": str(lay.secret_file("pgbouncer_stats")),
                 "labels": {"cluster": CLUSTER},
             }
+            for name in PGBOUNCERS
         ]
 
 

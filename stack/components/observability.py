@@ -22,7 +22,8 @@ _ADDR = re.compile(r"^(127\.0\.0\.1|localhost):(\d+)$")
 
 
 def shift_address(addr: str, layout: Layout, wanted: Callable[[str], bool]) -> str | None:
-    """Shift `127.0.0.1:<default port>` by the layout's offset; None when its component is not run."""
+    """Shift `127.0.0.1:<default port>` by the layout's offset and move it to the address its component
+    listens on (a namespace's or the bridge's, see `Layout.host`); None when its component is not run."""
     m = _ADDR.match(addr)
     if not m:
         return addr
@@ -31,7 +32,7 @@ def shift_address(addr: str, layout: Layout, wanted: Callable[[str], bool]) -> s
         return addr
     if not wanted(name):
         return None
-    return f"127.0.0.1:{layout.port(name)}"
+    return layout.addr(name)
 
 
 def render_prometheus_config(layout: Layout, wanted: Callable[[str], bool]) -> dict[str, Any]:

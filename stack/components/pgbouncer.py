@@ -1,4 +1,5 @@
-"""PgBouncer in transaction pooling, reaching the primary through HAProxy's primary-only listener."""
+"""Two PgBouncer nodes (`pgbouncer-a` in namespace pgb-a, `pgbouncer-b` in pgb-b) behind the PgBouncer
+VIP, in transaction pooling, reaching the primary through the front-door VIP's primary-only listener."""
 
 from __future__ import annotations
 
@@ -9,42 +10,49 @@ from pathlib import Path
 
 import psycopg
 
-from stack.components.base import Component
+from stack.components.base import NodeComponent
 from stack.layout import POSTGRES_USER, Layout
 
 ADMIN_USER = "nines_admin"
 STATS_USER = "nines_stats"
 APP_USER = "app"
+INSTANCES = ("pgbouncer-a", "pgbouncer-b")
 
 
 def _quote(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-class PgBouncer(Component):
-    """PgBouncer 1.18, run as `postgres` (it refuses root)."""
+class PgBouncer(NodeComponent):
+    """PgBouncer 1.18 on node pgb-a / pgb-b, run as `postgres` (it refuses root); both nodes share
+    one configuration."""
 
     kind = "pgbouncer"
-    name = "pgbouncer"
     user = POSTGRES_USER
+    node_prefix = "pgb"
 
-    def __init__(self, layout: Layout) -> None:
-        super().__init__(layout)
+    def __init__(self, layout: Layout, name: str = INSTANCES[0]) -> None:
+        super().__init__(layout, name)
+
+    @property
+    def address(self) -> str:
+        return f"{self.node} {self.own_ip}:{self.layout.port('pgbouncer')}"
 
     @property
     def home(self) -> Path:
-        return self.layout.path("pgbouncer")
+        return self.layout.path(self.name)
 
     def ini(self) -> str:
         """pgbouncer.ini."""
         lay = self.layout
+        primary = f"host={lay.host('haproxy.pg-primary')} port={lay.port('haproxy.pg-primary')}"
         return "\n".join(
             [
                 "[databases]",
-                f"app = host=127.0.0.1 port={lay.port('haproxy-a.pg-primary')} dbname=app",
+                f"app = {primary} dbname=app",
                 "",
                 "[pgbouncer]",
-                "listen_addr = 127.0.0.1",
+                f"listen_addr = {lay.host('pgbouncer')},{self.own_ip}",
                 f"listen_port = {lay.port('pgbouncer')}",
                 f"unix_socket_dir = {self.home / 'run'}",
                 "auth_type = scram-sha-256",
@@ -89,11 +97,11 @@ class PgBouncer(Component):
         return self.home
 
     def ready(self) -> bool:
-        """Ready when a transaction through PgBouncer -> HAProxy -> primary succeeds."""
+        """Ready when a transaction through this node -> front-door VIP -> primary succeeds."""
         lay = self.layout
         try:
             with psycopg.connect(
-                host="127.0.0.1",
+                host=self.own_ip,
                 port=lay.port("pgbouncer"),
                 dbname="app",
                 user=APP_USER,

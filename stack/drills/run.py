@@ -14,7 +14,9 @@ from typing import Any
 from stack.components.patroni import NODES, cluster_state, leader_port
 from stack.drills.load import Load
 from stack.drills.scenarios import SCENARIOS, Context, Scenario, rest_url
+from stack.drills.vips import VipWatch
 from stack.drills.watch import Observations, Watcher
+from stack.network import PAIRS
 from stack.runner import Stack
 
 
@@ -58,6 +60,11 @@ class DrillReport:
     recovered: bool
     http_served_by: dict[str, int]
     http_served_during_fault: dict[str, int]
+    http_error_window_s: float = 0.0
+    vip_moved_s: float | None = None
+    vip_changes: list[dict[str, Any]] = field(default_factory=list)
+    vip_holders_after_settle: dict[str, list[str]] = field(default_factory=dict)
+    keepalived_exporter: bool = False
     expectations: list[Expectation] = field(default_factory=list)
 
     @property
@@ -96,7 +103,12 @@ class DrillReport:
             f"first write after the fault: {s(self.service_restored_s)}",
             f"  client errors: {self.write_errors} writes, {self.read_errors} reads, "
             f"{self.http_errors} http; "
-            f"write error window {self.write_error_window_s:.1f}s",
+            f"write error window {self.write_error_window_s:.1f}s, "
+            f"https error window {self.http_error_window_s:.1f}s",
+            f"  VIP moved: {s(self.vip_moved_s)}; after settling: "
+            + ", ".join(
+                f"{i} on {'+'.join(h) or 'no node'}" for i, h in self.vip_holders_after_settle.items()
+            ),
             f"  committed writes: {self.acked_writes}, lost: {len(self.lost_writes)}",
             f"  false pages: {', '.join(self.false_pages) or 'none'}; "
             f"critical still firing after settling: {', '.join(self.critical_firing_after_settle) or 'none'}",
@@ -106,12 +118,21 @@ class DrillReport:
         return "\n".join(lines)
 
 
-def _write_error_window(load: Load) -> float:
-    fails = sorted(f.at for f in load.stats.failures if f.kind == "write")
-    if not fails:
-        return 0.0
-    after = load.stats.first_success_after("write", fails[-1]) or fails[-1]
-    return after - fails[0]
+def _error_window(load: Load, kind: str = "write") -> float:
+    """The longest client-visible outage of `kind`: from a failed request to the next success.
+
+    Failures with no success between them are one outage; a fault and its repair (a VIP moving
+    away and back) are two, and the longer one is the window.
+    """
+    fails = sorted(f.at for f in load.stats.failures if f.kind == kind)
+    longest, start, end = 0.0, None, 0.0
+    for at in fails:
+        if start is not None and at <= end:
+            continue
+        start = at
+        end = load.stats.first_success_after(kind, at) or at
+        longest = max(longest, end - start)
+    return longest
 
 
 def run_drill(
@@ -130,14 +151,17 @@ def run_drill(
     lay = stack.layout
     ctx = Context(stack)
     run_id = f"{name}-{uuid.uuid4().hex[:8]}"
-    app = f"host=127.0.0.1 dbname=app user=app password={lay.secret('app')}"
+    app = f"dbname=app user=app password={lay.secret('app')}"
+    # Clients use the VIPs: writes through the PgBouncer VIP, reads and HTTPS through the front door's.
     load = Load(
-        write_dsn=f"{app} port={lay.port('pgbouncer')}",
-        read_dsn=f"{app} port={lay.port('haproxy-a.pg-replicas')}",
-        http_targets={h: f"https://{lay.addr(h + '.https')}/" for h in ("haproxy-a", "haproxy-b")},
+        write_dsn=f"{app} host={lay.host('pgbouncer')} port={lay.port('pgbouncer')}",
+        read_dsn=f"{app} host={lay.host('haproxy.pg-replicas')} port={lay.port('haproxy.pg-replicas')}",
+        http_targets={"frontdoor": f"https://{lay.addr('haproxy.https')}/"},
         run_id=run_id,
     )
     exporter_url = f"http://{lay.addr(sc.exporter)}/metrics" if sc.exporter else None
+    vips = VipWatch(lay.net)
+    judged = _alerts_judged(stack, sc)
     watcher = Watcher(
         f"http://{lay.addr('prometheus')}",
         f"http://{lay.addr('alertmanager')}",
@@ -149,6 +173,7 @@ def run_drill(
     load.prepare()
     load.start()
     watcher.start()
+    vips.start()
     progress(f"{name}: load running, warming up")
     time.sleep(5)
     original_leader = ctx.leader()
@@ -159,7 +184,7 @@ def run_drill(
     if sc.detect:
         watcher.predicate = sc.detect(ctx)
     watcher.arm(t0)
-    _wait_for_effects(sc, watcher.obs, original_leader, t0, progress, name)
+    _wait_for_effects(sc, watcher.obs, vips, judged, original_leader, t0, progress, name)
     progress(f"{name}: repairing")
     sc.repair(ctx)
     repaired = time.time()
@@ -168,6 +193,7 @@ def run_drill(
     time.sleep(settle)
     load.stop()
     watcher.stop()
+    vips.stop()
     port = leader_port(lay)
     lost = (
         load.verify(f"host=127.0.0.1 port={port} dbname=app user=postgres password={lay.secret('postgres')}")
@@ -177,6 +203,9 @@ def run_drill(
     report = _report(
         sc, run_id, started_at, t0, watcher.obs, load, original_leader, lost, repaired - t0, recovered
     )
+    _add_vips(report, sc, vips, t0, repaired)
+    report.keepalived_exporter = judged
+    report.expectations = _judge(sc, report, original_leader)
     _save(lay.path("drills"), report)
     return report
 
@@ -214,24 +243,51 @@ def _recovered(ctx: Context, timeout: float = 90.0) -> bool:
         time.sleep(1)
 
 
+def _alerts_judged(stack: Stack, sc: Scenario) -> bool:
+    """False when the scenario's alerts come from the keepalived exporter and the stack lacks it."""
+    return not sc.keepalived_alerts or any(c.name == "keepalived-exporter" for c in stack.components)
+
+
+def _add_vips(report: DrillReport, sc: Scenario, vips: VipWatch, t0: float, repaired: float) -> None:
+    """VIP changes, the move time and who holds each VIP now (from `ip` in the namespaces)."""
+    report.vip_changes = [
+        {"at_s": round(c.at - t0, 2), "instance": c.instance, "holders": list(c.holders)}
+        for c in vips.changes
+    ]
+    if sc.vip:
+        moved = vips.first(sc.vip, t0, sc.vip_holders)
+        report.vip_moved_s = None if moved is None or moved > repaired else round(moved - t0, 2)
+    report.vip_holders_after_settle = {p.instance: list(vips.holders(p.instance)) for p in PAIRS}
+
+
 def _wait_for_effects(
-    sc: Scenario, obs: Observations, leader: str | None, t0: float, progress: Callable[[str], None], name: str
+    sc: Scenario,
+    obs: Observations,
+    vips: VipWatch,
+    judged: bool,
+    leader: str | None,
+    t0: float,
+    progress: Callable[[str], None],
+    name: str,
 ) -> None:
+    alerts = sc.alerts if judged else ()
     deadline = t0 + max(
-        sc.alert_within if sc.alerts else 0,
+        sc.alert_within if alerts else 0,
+        sc.vip_within if sc.vip else 0,
         sc.leader_within if sc.leader_change else 0,
         sc.hold,
         20 if sc.detect else 0,
     )
     while time.time() < deadline:
         detected = sc.detect is None or obs.detected is not None
-        fired = not sc.alerts or any(
+        moved_vip = not sc.vip or vips.first(sc.vip, t0, sc.vip_holders) is not None
+        fired = not alerts or any(
             obs.alerts.get((a, sev)) and obs.alerts[(a, sev)].alertmanager
-            for a in sc.alerts
+            for a in alerts
             for sev in ("critical", "warning", "info")
         )
         moved = not sc.leader_change or any(lead not in (None, leader) for _, lead in obs.leaders)
-        if detected and fired and moved and time.time() >= t0 + sc.hold:
+        if detected and fired and moved and moved_vip and time.time() >= t0 + sc.hold:
             return
         time.sleep(1)
     progress(f"{name}: waited {deadline - t0:.0f}s for the expected effects")
@@ -265,7 +321,7 @@ def _report(
         }
         for a in sorted(obs.alerts.values(), key=lambda a: (a.firing or 1e18, a.alertname))
     ]
-    expected = set(sc.alerts)
+    expected = set(sc.alerts) | set(sc.tolerated)
     false_pages = sorted(
         {
             a.alertname
@@ -295,7 +351,8 @@ def _report(
         write_errors=sum(f.kind == "write" for f in stats.failures),
         read_errors=sum(f.kind == "read" for f in stats.failures),
         http_errors=sum(f.kind == "http" for f in stats.failures),
-        write_error_window_s=round(_write_error_window(load), 2),
+        write_error_window_s=round(_error_window(load), 2),
+        http_error_window_s=round(_error_window(load, "http"), 2),
         acked_writes=len(stats.acked),
         lost_writes=lost,
         false_pages=false_pages,
@@ -308,7 +365,6 @@ def _report(
             for name, times in stats.http_served_by.items()
         },
     )
-    report.expectations = _judge(sc, report, original_leader)
     return report
 
 
@@ -328,7 +384,15 @@ def _judge(sc: Scenario, r: DrillReport, original_leader: str | None) -> list[Ex
                 f"first scrape showing it after {r.detected_s}s",
             )
         )
-    if sc.alerts:
+    if sc.alerts and not r.keepalived_exporter:
+        out.append(
+            Expectation(
+                f"{' or '.join(sc.alerts)} firing within {sc.alert_within:.0f}s and at Alertmanager",
+                True,
+                "NOT JUDGED: the keepalived exporter does not run in this stack",
+            )
+        )
+    elif sc.alerts:
         fired = [
             a
             for a in r.alerts
@@ -375,15 +439,7 @@ def _judge(sc: Scenario, r: DrillReport, original_leader: str | None) -> list[Ex
             ", ".join(r.false_pages) or "none",
         )
     )
-    if sc.traffic_moves_to:
-        served = r.http_served_during_fault.get(sc.traffic_moves_to, 0)
-        out.append(
-            Expectation(
-                f"clients served by {sc.traffic_moves_to} during the fault",
-                served > 0,
-                f"{served} requests",
-            )
-        )
+    out += _judge_vips(sc, r)
     out.append(
         Expectation(
             "no critical alert left firing after settling",
@@ -392,6 +448,36 @@ def _judge(sc: Scenario, r: DrillReport, original_leader: str | None) -> list[Ex
         )
     )
     out.append(Expectation("faulted part recovered", r.recovered, f"repaired after {r.repaired_s}s"))
+    return out
+
+
+def _judge_vips(sc: Scenario, r: DrillReport) -> list[Expectation]:
+    out = []
+    if sc.vip:
+        out.append(
+            Expectation(
+                f"VIP {sc.vip} on {' + '.join(sc.vip_holders)} within {sc.vip_within:.0f}s",
+                r.vip_moved_s is not None and r.vip_moved_s <= sc.vip_within,
+                f"after {r.vip_moved_s}s",
+            )
+        )
+    if sc.max_http_errors_window is not None:
+        out.append(
+            Expectation(
+                f"HTTPS through the VIP: errors within {sc.max_http_errors_window:.0f}s",
+                r.http_error_window_s <= sc.max_http_errors_window,
+                f"window {r.http_error_window_s}s, {r.http_errors} failed requests",
+            )
+        )
+    masters = {p.instance: p.nodes[0] for p in PAIRS}
+    held = r.vip_holders_after_settle
+    out.append(
+        Expectation(
+            "each VIP on exactly one node after settling, its pair's master (ip in the namespaces)",
+            all(held.get(i) == [m] for i, m in masters.items()),
+            ", ".join(f"{i} on {h or 'no node'}" for i, h in held.items()),
+        )
+    )
     return out
 
 

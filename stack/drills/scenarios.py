@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from stack import process
+from stack import netops, process
 from stack.components.patroni import NODES, Patroni, cluster_state, rest_name
 from stack.drills.watch import Predicate, Samples, find
 from stack.runner import Stack
@@ -59,7 +59,8 @@ class Scenario:
         exporter: which of our exporters shows the fault (its `/metrics` is polled), or None.
         detect: predicate over that exporter's samples, built once `inject` has found its victim.
         alerts: alert names at least one of which should fire (in Prometheus, then Alertmanager).
-        alert_within: seconds after T0 for the first of `alerts` to fire.
+        alert_within: seconds after T0 for the first of `alerts` to fire (the detection target is
+            60 s: scrape and evaluation every 10 s plus each alert's `for`).
         leader_change: a new Patroni leader is expected, within `leader_within` seconds.
         no_leader_change: the leader must stay the same (etcd member loss, server down...).
         max_write_errors_window: the longest acceptable client error window for writes, seconds
@@ -68,7 +69,13 @@ class Scenario:
         hold: minimum seconds the fault stays before repair (the drill otherwise repairs as soon
             as what it waits for has happened, or its deadline passed).
         etcd_members: the stack must run at least this many etcd members.
-        traffic_moves_to: the HAProxy instance clients must reach while the fault lasts.
+        vip: the VRRP instance (`frontdoor`, `pgbouncer`) whose VIP the fault moves.
+        vip_holders: the nodes that must carry that VIP while the fault lasts (two: split brain),
+            within `vip_within` seconds of T0 (judged from `ip` in the nodes' namespaces).
+        max_http_errors_window: the longest acceptable HTTPS error window through the front-door VIP.
+        tolerated: critical alerts the fault legitimately raises besides `alerts` (not false pages).
+        keepalived_alerts: `alerts` come from the keepalived exporter; when the stack does not run
+            it, the alert expectation is reported as NOT JUDGED instead of failing.
     """
 
     name: str
@@ -78,7 +85,7 @@ class Scenario:
     exporter: str | None = None
     detect: Callable[[Context], Predicate] | None = None
     alerts: tuple[str, ...] = ()
-    alert_within: float = 150.0
+    alert_within: float = 60.0
     leader_change: bool = False
     leader_within: float = 30.0
     no_leader_change: bool = False
@@ -86,7 +93,12 @@ class Scenario:
     max_write_errors_window: float | None = 30.0
     hold: float = 0.0
     etcd_members: int = 1
-    traffic_moves_to: str | None = None
+    vip: str | None = None
+    vip_holders: tuple[str, ...] = ()
+    vip_within: float = 3.0
+    max_http_errors_window: float | None = None
+    tolerated: tuple[str, ...] = ()
+    keepalived_alerts: bool = False
     quick: bool = False
 
 
@@ -177,9 +189,50 @@ def _start(*names: str) -> Callable[[Context], None]:
 
 
 def _restart_pgbouncer(ctx: Context) -> None:
-    ctx.facts["victim"] = "pgbouncer"
-    ctx.stack.stop_component("pgbouncer", timeout=10)
-    ctx.stack.start_component("pgbouncer", timeout=60)
+    ctx.facts["victim"] = "pgbouncer-a"
+    ctx.stack.stop_component("pgbouncer-a", timeout=10)
+    ctx.stack.start_component("pgbouncer-a", timeout=60)
+
+
+# -- keepalived and the VIPs -----------------------------------------------------------------------
+def _kill_node(node: str, *names: str) -> Callable[[Context], None]:
+    """The node dies: its link goes down and its processes are SIGKILLed."""
+
+    def step(ctx: Context) -> None:
+        ctx.facts["victim"] = ",".join(names)
+        for name in names:  # first: a dying node cleans nothing up (its VIP stays on its link)
+            pid = ctx.stack.pid(name)
+            if pid:
+                process.kill_group(pid)
+        netops.ip("link", "set", ctx.stack.layout.net.veth(node), "down")
+
+    return step
+
+
+def _revive_node(node: str, *names: str) -> Callable[[Context], None]:
+    def step(ctx: Context) -> None:
+        netops.ip("link", "set", ctx.stack.layout.net.veth(node), "up")
+        _start(*names)(ctx)
+
+    return step
+
+
+def _kill_keepalived(name: str) -> Callable[[Context], None]:
+    def step(ctx: Context) -> None:
+        ctx.facts["victim"] = name
+        pid = ctx.stack.pid(name)
+        if pid:
+            process.kill_group(pid)
+
+    return step
+
+
+def _partition(attached: bool) -> Callable[[Context], None]:
+    def step(ctx: Context) -> None:
+        ctx.facts["victim"] = "lb-a"
+        netops.set_bridged(ctx.stack.layout.net, "lb-a", attached)
+
+    return step
 
 
 def _stop_many(*names: str) -> Callable[[Context], None]:
@@ -250,7 +303,7 @@ SCENARIOS: dict[str, Scenario] = {
             alerts=("PatroniFailover", "PatroniMemberDown"),
             alert_within=60,
             leader_change=True,
-            leader_within=30,
+            leader_within=10,  # the design: promotion "typically in under 10 s"
             max_write_errors_window=60,
         ),
         Scenario(
@@ -261,7 +314,7 @@ SCENARIOS: dict[str, Scenario] = {
             exporter="patroni-exporter",
             detect=_target_is("patroni_primary", 0, target="$victim"),
             alerts=("PatroniFailover",),
-            alert_within=90,
+            alert_within=60,
             leader_change=True,
             leader_within=30,
             max_write_errors_window=30,
@@ -277,29 +330,86 @@ SCENARIOS: dict[str, Scenario] = {
                 "haproxy_server_status", 1, proxy="web", server="app-2", state="DOWN", target="haproxy-a"
             ),
             alerts=("HaproxyServerDown",),
-            alert_within=120,
+            alert_within=60,
             no_leader_change=True,
             max_write_errors_window=0,
             quick=True,
         ),
         Scenario(
             "haproxy-active-down",
-            "the active HAProxy (haproxy-a) stops; clients move to haproxy-b",
+            "the active HAProxy (haproxy-a) dies; keepalived moves the front-door VIP to lb-b",
             _stop("haproxy-a"),
             _start("haproxy-a"),
             exporter="haproxy-exporter",
             detect=_target_is("haproxy_up", 0, target="haproxy-a"),
             alerts=("HaproxyDown",),
-            alert_within=120,
+            alert_within=60,
             no_leader_change=True,
-            # PgBouncer reaches the primary through haproxy-a: without a floating IP its writes stop
-            # until haproxy-a is back. The drill reports the window instead of judging it.
-            max_write_errors_window=None,
-            traffic_moves_to="haproxy-b",
+            # keepalived tracks its HAProxy: the VIP moves in well under a second, PgBouncer's
+            # server connections and HTTPS clients reconnect through it to haproxy-b.
+            vip="frontdoor",
+            vip_holders=("lb-b",),
+            vip_within=3,  # the track script runs every second (see stack/templates/keepalived.conf.j2)
+            max_write_errors_window=5,
+            max_http_errors_window=5,
+            quick=True,
+        ),
+        Scenario(
+            "keepalived-master-down",
+            "SIGKILL keepalived on the front-door master (lb-a): no goodbye advertisement",
+            _kill_keepalived("keepalived-lb-a"),
+            _start("keepalived-lb-a"),
+            alerts=("KeepalivedDown",),
+            keepalived_alerts=True,
+            alert_within=60,
+            no_leader_change=True,
+            # lb-b declares the silent master dead after 3 adverts + skew (~0.7 s) and takes the VIP;
+            # the killed keepalived cannot remove its copy, so lb-a keeps a stale one until restarted:
+            # lb-b's gratuitous ARP is what moves the clients.
+            vip="frontdoor",
+            vip_holders=("lb-a", "lb-b"),
+            vip_within=2,
+            hold=15,
+            max_write_errors_window=5,
+            max_http_errors_window=5,
+        ),
+        Scenario(
+            "pgbouncer-node-down",
+            "the active PgBouncer node (pgb-a) dies: link down, PgBouncer and keepalived killed",
+            _kill_node("pgb-a", "pgbouncer-a", "keepalived-pgb-a"),
+            _revive_node("pgb-a", "pgbouncer-a", "keepalived-pgb-a"),
+            exporter="pgbouncer-exporter",
+            detect=_target_is("pgbouncer_up", 0, target="pgbouncer-a"),
+            alerts=("PgbouncerDown",),
+            alert_within=60,
+            no_leader_change=True,
+            vip="pgbouncer",
+            vip_holders=("pgb-a", "pgb-b"),  # pgb-a's stale copy stays on its dead link
+            vip_within=2,
+            max_write_errors_window=5,
+            max_http_errors_window=10,
+        ),
+        Scenario(
+            "lb-partition",
+            "lb-a's link is detached from the bridge: both load balancers believe they are master",
+            _partition(False),
+            _partition(True),
+            alerts=("KeepalivedSplitBrain",),
+            keepalived_alerts=True,
+            alert_within=60,
+            no_leader_change=True,
+            vip="frontdoor",
+            vip_holders=("lb-a", "lb-b"),
+            vip_within=2,
+            hold=30,
+            # Cut off, haproxy-a loses every backend and Prometheus loses its promex endpoint.
+            tolerated=("HaproxyBackendNoServerUp", "HaproxyPostgresPrimaryMissing"),
+            max_write_errors_window=5,
+            max_http_errors_window=5,
         ),
         Scenario(
             "pgbouncer-restart",
-            "PgBouncer stops and starts again",
+            "PgBouncer pgbouncer-a (the VIP holder) stops and starts again",
             _restart_pgbouncer,
             _nothing,
             exporter=None,
@@ -312,7 +422,7 @@ SCENARIOS: dict[str, Scenario] = {
             _stop("etcd-2"),
             _start("etcd-2"),
             alerts=("EtcdMemberDown", "EtcdInsufficientMembers"),
-            alert_within=150,
+            alert_within=60,
             no_leader_change=True,
             max_write_errors_window=0,
             etcd_members=3,
@@ -330,7 +440,7 @@ SCENARIOS: dict[str, Scenario] = {
                 "PatroniNoLeader",
                 "HaproxyPostgresPrimaryMissing",
             ),
-            alert_within=150,
+            alert_within=60,
             no_promotion=True,
             max_write_errors_window=None,
             hold=60,
@@ -345,7 +455,7 @@ SCENARIOS: dict[str, Scenario] = {
             exporter="patroni-exporter",
             detect=_lagging,
             alerts=("PatroniReplicationLag",),
-            alert_within=150,
+            alert_within=60,
             no_leader_change=True,
             max_write_errors_window=0,
             quick=True,

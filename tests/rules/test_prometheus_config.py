@@ -19,6 +19,7 @@ JOBS = {
     "haproxy": ["haproxy-exporter"],
     "haproxy-promex": ["haproxy-a.promex", "haproxy-b.promex"],
     "pgbouncer": ["pgbouncer-exporter"],
+    "keepalived": ["keepalived-exporter"],
     "patroni": ["patroni-exporter"],
     "patroni-rest": ["patroni-1", "patroni-2", "patroni-3"],
     "sloapi": ["sloapi"],
@@ -64,6 +65,7 @@ def test_our_multi_target_exporters_keep_their_targets_labels() -> None:
     assert [n for n, job in jobs.items() if job.get("honor_labels")] == [
         "haproxy",
         "pgbouncer",
+        "keepalived",
         "patroni",
     ]
 

@@ -55,5 +55,5 @@ def test_urls_are_masked_and_normalized() -> None:
 
 @pytest.mark.stack
 def test_postgresql_through_pgbouncer_transaction_pooling(stack) -> None:  # type: ignore[no-untyped-def]
-    url = f"postgresql://app:{stack.secret('app')}@127.0.0.1:{stack.port('pgbouncer')}/app"
+    url = f"postgresql://app:{stack.secret('app')}@{stack.layout.host('pgbouncer')}:{stack.port('pgbouncer')}/app"
     roundtrip(url, repeats=20)

@@ -23,10 +23,10 @@ from stack.sink import read_mail
 pytestmark = pytest.mark.stack
 
 
-def _listening_sockets() -> dict[int, str]:
-    """inode -> "addr:port" of every listening TCP socket."""
+def _listening_sockets(pid: int) -> dict[int, str]:
+    """inode -> "addr:port" of every listening TCP socket in the network namespace of `pid`."""
     out: dict[int, str] = {}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for table in (f"/proc/{pid}/net/tcp", f"/proc/{pid}/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             f = line.split()
             if f[3] != "0A":  # LISTEN
@@ -64,7 +64,14 @@ def test_every_component_is_up(stack: Stack) -> None:
         "pg-3",
         "haproxy-a",
         "haproxy-b",
-        "pgbouncer",
+        "keepalived-lb-a",
+        "keepalived-lb-b",
+        "pgbouncer-a",
+        "pgbouncer-b",
+        "keepalived-pgb-a",
+        "keepalived-pgb-b",
+        "vip-frontdoor",
+        "vip-pgbouncer",
         "prometheus",
         "alertmanager",
         "sink",
@@ -72,16 +79,27 @@ def test_every_component_is_up(stack: Stack) -> None:
     assert [r.name for r in rows if not r.up] == []
 
 
-def test_everything_listens_on_loopback_only(stack: Stack) -> None:
-    listening = _listening_sockets()
+def test_everything_listens_on_this_stacks_addresses_only(stack: Stack) -> None:
+    """127.0.0.1, the bridge's address, the namespaces' own addresses and the two VIPs: nothing else."""
+    net = stack.layout.net
+    allowed = {"127.0.0.1", net.bridge_ip, net.vip("frontdoor"), net.vip("pgbouncer")}
+    allowed |= {net.node_ip(n) for n in net.nodes}
     pids = [r.pid for r in stack.status() if r.pid]
     pids += [p for n in NODES if (p := _postmaster(stack, n))]
-    seen = []
+    seen: dict[str, set[str]] = {}
     for pid in pids:
+        listening = _listening_sockets(pid)
         for inode in _socket_inodes(pid) & listening.keys():
-            seen.append(listening[inode])
-    assert len(seen) >= 20
-    assert [a for a in seen if not a.startswith("127.0.0.1:")] == []
+            host = listening[inode].rsplit(":", 1)[0]
+            seen.setdefault(host, set()).add(listening[inode])
+    assert set(seen) - allowed == set()
+    assert sum(len(a) for a in seen.values()) >= 30
+    vip = net.vip("frontdoor")
+    # Both HAProxy nodes bind the front door on the VIP; PostgreSQL also on the bridge's address.
+    assert {f"{vip}:{stack.port('haproxy.https')}", f"{vip}:{stack.port('haproxy.pg-primary')}"} <= seen[vip]
+    assert f"{net.vip('pgbouncer')}:{stack.port('pgbouncer')}" in seen[net.vip("pgbouncer")]
+    assert {f"{net.bridge_ip}:{stack.port(n)}" for n in NODES} <= seen[net.bridge_ip]
+    assert f"127.0.0.1:{stack.port('pg-1')}" in seen["127.0.0.1"]
 
 
 def _postmaster(stack: Stack, node: str) -> int | None:
@@ -106,13 +124,16 @@ def test_postgresql_runs_as_postgres_user_with_synchronous_mode(stack: Stack) ->
     assert roles.count("leader") == 1 and "sync_standby" in roles
 
 
-def test_request_flow_through_tls_haproxy_app_pgbouncer_to_primary(stack: Stack) -> None:
+def test_request_flow_through_the_vips_tls_haproxy_app_pgbouncer_to_primary(stack: Stack) -> None:
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    for haproxy in ("haproxy-a", "haproxy-b"):
+    net = stack.layout.net
+    port = stack.port("haproxy.https")
+    # The VIP (held by lb-a) and each node's own address (the passive node serves too).
+    for host in (stack.layout.host("haproxy"), net.node_ip("lb-a"), net.node_ip("lb-b")):
         with httpx.Client(verify=ctx, timeout=10) as client:
-            r = client.get(f"https://{stack.addr(haproxy + '.https')}/db")
+            r = client.get(f"https://{host}:{port}/db")
         assert r.status_code == 200, r.text
         assert r.text.endswith("db 1\n")
         assert r.text.split(":")[0] in ("app-1", "app-2", "app-3")
@@ -124,7 +145,9 @@ def test_haproxy_sockets_and_promex(stack: Stack) -> None:
         s.sendall(b"show info\n")
         info = b"".join(iter(lambda: s.recv(65536), b"")).decode()
     assert "Name: HAProxy" in info
-    with socket.create_connection(("127.0.0.1", stack.port("haproxy-b.stats")), timeout=5) as s:
+    with socket.create_connection(
+        (stack.layout.host("haproxy-b.stats"), stack.port("haproxy-b.stats")), timeout=5
+    ) as s:
         s.sendall(b"show stat\n")
         stat = b"".join(iter(lambda: s.recv(65536), b"")).decode()
     assert stat.startswith("# pxname,svname,")
@@ -136,7 +159,7 @@ def test_haproxy_sockets_and_promex(stack: Stack) -> None:
 def test_pgbouncer_transaction_pooling_admin_and_stats_users(stack: Stack) -> None:
     def console(user: str, secret: str) -> psycopg.Connection:
         return psycopg.connect(
-            host="127.0.0.1",
+            host=stack.layout.host("pgbouncer"),
             port=stack.port("pgbouncer"),
             dbname="pgbouncer",
             user=user,
@@ -150,7 +173,8 @@ def test_pgbouncer_transaction_pooling_admin_and_stats_users(stack: Stack) -> No
         cur.execute("SHOW CONFIG")
         config = {row[0]: row[1] for row in cur.fetchall()}
     assert config["pool_mode"] == "transaction"
-    assert config["listen_addr"] == "127.0.0.1"
+    net = stack.layout.net
+    assert config["listen_addr"] == f"{net.vip('pgbouncer')},{net.node_ip('pgb-a')}"
     with console("nines_stats", "pgbouncer_stats") as stats:
         cur = stats.cursor()
         cur.execute("SHOW POOLS")

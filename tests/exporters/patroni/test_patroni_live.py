@@ -374,7 +374,8 @@ def test_stalled_replay_raises_lag_seconds_then_clears(
     superuser = (
         f"host=127.0.0.1 port={port} dbname=postgres user=postgres password={stack.secret('postgres')}"
     )
-    app = f"host=127.0.0.1 port={stack.port('pgbouncer')} dbname=app user=app password={stack.secret('app')}"
+    bouncer = f"host={stack.layout.host('pgbouncer')} port={stack.port('pgbouncer')}"
+    app = f"{bouncer} dbname=app user=app password={stack.secret('app')}"
     rep = {"cluster": "demo", "scope": "nines", "member": victim}
 
     def lags() -> tuple[float, float, float]:

@@ -18,7 +18,12 @@ from stack.throwaway import wait_for
 
 pytestmark = pytest.mark.stack
 
-TARGET = 'target="pgbouncer",cluster="demo"'
+TARGET = 'target="pgbouncer-a",cluster="demo"'
+
+
+def node(stack: Any) -> str:
+    """pgbouncer-a's own address (the exporter's target; the VIP may sit on either node)."""
+    return str(stack.layout.net.node_ip("pgb-a"))
 
 
 def metrics(stack: Any) -> tuple[int, str]:
@@ -39,7 +44,7 @@ def value(body: str, name: str, labels: str = "") -> float | None:
 
 
 def admin_pools(stack: Any) -> dict[str, str | None]:
-    dsn = f"host=127.0.0.1 port={stack.port('pgbouncer')} dbname=pgbouncer user=nines_admin"
+    dsn = f"host={node(stack)} port={stack.port('pgbouncer')} dbname=pgbouncer user=nines_admin"
     with Console(f"{dsn} password={stack.secret('pgbouncer_admin')}", time.monotonic() + 10) as c:
         columns, rows = c.query("SHOW POOLS")
     for row in rows:
@@ -50,7 +55,8 @@ def admin_pools(stack: Any) -> dict[str, str | None]:
 
 
 def app_dsn(stack: Any) -> str:
-    return f"host=127.0.0.1 port={stack.port('pgbouncer')} dbname=app user=app password={stack.secret('app')}"
+    password = stack.secret("app")
+    return f"host={node(stack)} port={stack.port('pgbouncer')} dbname=app user=app password={password}"
 
 
 def test_traffic_counters_and_waiting_clients(stack: Any, tmp_path: Path) -> None:
@@ -60,7 +66,7 @@ def test_traffic_counters_and_waiting_clients(stack: Any, tmp_path: Path) -> Non
     script = tmp_path / "xact.sql"
     script.write_text("BEGIN;\nSELECT 1;\nSELECT 2;\nEND;\n")
     res = subprocess.run(
-        [str(PG_BIN / "pgbench"), "-n", "-f", str(script), "-c", "4", "-t", "50", "-h", "127.0.0.1",
+        [str(PG_BIN / "pgbench"), "-n", "-f", str(script), "-c", "4", "-t", "50", "-h", node(stack),
          "-p", str(stack.port("pgbouncer")), "-U", "app", "app"],
         capture_output=True, text=True, timeout=300, check=False,
         env={"PGPASSWORD": stack.secret("app"), "PATH": "/usr/bin:/bin"},
@@ -92,7 +98,7 @@ def test_traffic_counters_and_waiting_clients(stack: Any, tmp_path: Path) -> Non
 
 def test_stopped_pgbouncer_gives_up_0_and_http_200(stack: Any) -> None:
     try:
-        stack.stop_component("pgbouncer")
+        stack.stop_component("pgbouncer-a")
         start = time.monotonic()
         status, body = metrics(stack)
         assert time.monotonic() - start < 10  # the target's timeout is 5 s
@@ -100,5 +106,5 @@ def test_stopped_pgbouncer_gives_up_0_and_http_200(stack: Any) -> None:
         assert value(body, "pgbouncer_up") == 0
         assert re.search(r'pgbouncer_exporter_scrape_errors_total\{[^}]*kind="target"\} [1-9]', body)
     finally:
-        stack.start_component("pgbouncer")
+        stack.start_component("pgbouncer-a")
     wait_for(lambda: value(metrics(stack)[1], "pgbouncer_up") == 1, 60, "pgbouncer_up 1", ignore=(Exception,))
