@@ -59,10 +59,10 @@ class TrafficSettings:
 
 
 def front_door(layout: Layout) -> dict[str, str]:
-    """Base URLs of the front door by frontend (the one place to point at a virtual IP)."""
+    """Base URLs of the front door by frontend, on the front-door VIP (whichever HAProxy holds it)."""
     return {
-        "web": f"https://{layout.addr('haproxy-a.https')}",
-        "api": f"http://{layout.addr('haproxy-a.api')}",
+        "web": f"https://{layout.addr('haproxy.https')}",
+        "api": f"http://{layout.addr('haproxy.api')}",
     }
 
 
@@ -99,7 +99,7 @@ def pick(rng: random.Random, settings: TrafficSettings) -> tuple[str, str]:
 
 
 def tls_context(layout: Layout) -> ssl.SSLContext:
-    """Trust the stack's own self-signed certificate (hostname 127.0.0.1 is in its SAN)."""
+    """Trust the stack's own self-signed certificate (the front-door VIP is in its SAN)."""
     return ssl.create_default_context(cafile=str(layout.path("tls", "web.crt")))
 
 

@@ -1,4 +1,4 @@
-"""Our own services in the stack: the three exporters and the SLO service."""
+"""Our own services in the stack: the four exporters and the SLO service."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import yaml
 
 from stack.components.base import Component, http_ok
 from stack.components.haproxy import INSTANCES
+from stack.components.keepalived import exporter_targets as keepalived_targets
 from stack.components.patroni import NODES, rest_name
 from stack.components.pgbouncer import INSTANCES as PGBOUNCERS
 from stack.components.pgbouncer import STATS_USER, PgBouncer
@@ -107,6 +108,16 @@ class PatroniExporter(Exporter):
         ]
 
 
+class KeepalivedExporter(Exporter):
+    """Watches the four keepalived nodes through their pid files and private dump folders."""
+
+    name = "keepalived-exporter"
+    module = "exporters.keepalived"
+
+    def targets(self) -> list[dict[str, Any]]:
+        return [{**t, "labels": {"cluster": CLUSTER}} for t in keepalived_targets(self.layout)]
+
+
 class SloApi(Component):
     """The SLO service (`sloapi serve`)."""
 
@@ -161,5 +172,6 @@ NINES_SERVICES: tuple[type[Exporter] | type[SloApi], ...] = (
     HAProxyExporter,
     PgBouncerExporter,
     PatroniExporter,
+    KeepalivedExporter,
     SloApi,
 )

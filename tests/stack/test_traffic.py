@@ -41,9 +41,11 @@ def test_settings_are_validated_and_survive_a_bad_file(tmp_path: Path) -> None:
     assert read_settings(path, current) is current
 
 
-def test_the_front_door_is_haproxys_https_and_api_frontends(tmp_path: Path) -> None:
-    doors = front_door(Layout(tmp_path, offset=100))
-    assert doors == {"web": "https://127.0.0.1:8543", "api": "http://127.0.0.1:8181"}
+def test_the_front_door_is_haproxys_https_and_api_frontends_on_the_vip(tmp_path: Path) -> None:
+    layout = Layout(tmp_path, offset=100)
+    vip = layout.net.vip("frontdoor")
+    assert vip == "198.18.0.10"
+    assert front_door(layout) == {"web": f"https://{vip}:8543", "api": f"http://{vip}:8181"}
 
 
 def _web_5xx(promex: str) -> float:
