@@ -40,6 +40,12 @@ class Layout:
         """Names and addresses of the stack's own network (bridge, namespaces, VIPs)."""
         return Plan(self.offset)
 
+    @property
+    def service_host(self) -> str:
+        """Where root-namespace services (apps, Patroni, PostgreSQL) listen for the namespaces'
+        processes: the bridge's address."""
+        return self.net.bridge_ip
+
     def host(self, name: str) -> str:
         """The address `name` listens on: a VIP, a namespace's or the bridge's address, else 127.0.0.1."""
         base = name.split(".", 1)[0]
@@ -51,7 +57,7 @@ class Layout:
         if base in ("haproxy-a", "haproxy-b"):
             return net.node_ip("lb-" + base[-1])
         if base.split("-")[0] in ("app", "patroni") and base.split("-")[-1].isdigit():
-            return net.bridge_ip
+            return self.service_host
         return HOST
 
     def addr(self, name: str) -> str:

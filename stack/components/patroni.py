@@ -15,6 +15,7 @@ from stack import process
 from stack.components.base import Component, http_ok
 from stack.components.etcd import etcd_names
 from stack.layout import POSTGRES_USER, Layout
+from stack.ports import HOST
 
 SCOPE = "nines"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -98,7 +99,7 @@ class Patroni(Component):
             },
             "postgresql": {
                 # Also on the bridge's address: HAProxy reaches PostgreSQL from its namespace.
-                "listen": f"127.0.0.1,{lay.net.bridge_ip}:{lay.port(self.name)}",
+                "listen": f"{','.join(dict.fromkeys((HOST, lay.service_host)))}:{lay.port(self.name)}",
                 "connect_address": lay.addr(self.name),
                 "data_dir": str(self.data_dir),
                 "bin_dir": str(PG_BIN),

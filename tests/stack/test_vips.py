@@ -52,16 +52,17 @@ def test_a_routed_overlap_is_refused_and_its_own_bridge_is_not() -> None:
 @pytest.mark.stack
 def test_each_vip_is_on_its_masters_interface_and_status_says_so(stack: Stack) -> None:
     assert stack.vip_holders() == {"frontdoor": ["lb-a"], "pgbouncer": ["pgb-a"]}
+    net = stack.layout.net
     rows = {r.name: r for r in stack.status()}
-    assert rows["vip-frontdoor"].up and rows["vip-frontdoor"].address == "198.18.20.10 on lb-a"
-    assert rows["vip-pgbouncer"].address == "198.18.20.20 on pgb-a"
+    assert rows["vip-frontdoor"].up and rows["vip-frontdoor"].address == f"{net.vip('frontdoor')} on lb-a"
+    assert rows["vip-pgbouncer"].address == f"{net.vip('pgbouncer')} on pgb-a"
     out = subprocess.run(
         ["ip", "-n", stack.layout.net.netns("lb-b"), "-4", "-o", "addr"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert "198.18.20.12/24" in out and "198.18.20.10" not in out
+    assert f"{net.node_ip('lb-b')}/24" in out and net.vip("frontdoor") not in out
 
 
 @pytest.mark.stack

@@ -28,7 +28,7 @@ from stack import process, throwaway
 from stack.components.etcd import Etcd, etcd_names
 from stack.components.patroni import Patroni, rest_name
 from stack.layout import POSTGRES_USER, Layout
-from stack.ports import ETCD_PEER_SHIFT
+from stack.ports import ETCD_PEER_SHIFT, HOST
 from stack.throwaway import free_port
 
 MONITOR_USER = "nines_monitor"
@@ -67,6 +67,11 @@ class FreePortLayout(Layout):
     """The stack's layout with a free port for each name, picked on first use."""
 
     ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def service_host(self) -> str:
+        """No bridge here: Patroni, its REST API and PostgreSQL listen on 127.0.0.1 only."""
+        return HOST
 
     def port(self, name: str) -> int:
         if name not in self.ports:
