@@ -9,7 +9,9 @@ from __future__ import annotations
 import calendar
 import csv
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 from exporters.core.errors import ParseError
 
@@ -20,18 +22,37 @@ _REQUIRED_COLUMNS = ("pxname", "svname")
 
 @dataclass(frozen=True)
 class StatTable:
-    """`show stat` output: the column names and the rows, each a list of fields.
+    """`show stat` output, kept flat: every row's fields one after another in `fields`.
 
-    `type` column values: 0 frontend, 1 backend, 2 server, 3 listener. When the column is
-    missing (very old versions), `parse_stat` derives it from `svname`.
+    Column `name` of every row is `fields[index[name]::width]`, one C-level slice, which is how
+    the families are built. `type` column values: 0 frontend, 1 backend, 2 server, 3 listener;
+    when the column is missing (very old versions), `parse_stat` derives it from `svname`.
     """
 
     columns: tuple[str, ...]
-    rows: list[list[str]]
+    fields: list[str]
+
+    @property
+    def width(self) -> int:
+        """Fields per row."""
+        return len(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.fields) // len(self.columns)
 
     def index(self) -> dict[str, int]:
         """Column name -> position."""
         return {name: i for i, name in enumerate(self.columns)}
+
+    def column(self, name: str) -> list[str]:
+        """Every row's field of column `name`."""
+        return self.fields[self.columns.index(name) :: self.width]
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The rows, each a list of fields (a copy; slow, for tests and debugging)."""
+        w = self.width
+        return [self.fields[i : i + w] for i in range(0, len(self.fields), w)]
 
 
 @dataclass(frozen=True)
@@ -103,12 +124,14 @@ def _type_from_svname(svname: str) -> str:
 def parse_stat(text: str) -> StatTable:
     """Parse `show stat` / stats page CSV by header name.
 
+    The usual answer (no quoted field) is split once as a whole: one C-level pass, no object
+    per row.
+
     Raises:
         ParseError: no `# pxname,...` header, missing required columns, or a row whose number
             of fields differs from the header's (truncated or garbled output).
     """
-    lines = text.split("\n")
-    header = lines[0] if lines else ""
+    header, _, body = text.partition("\n")
     if not header.startswith("# "):
         raise ParseError("show stat: no '# pxname,...' header")
     columns = header[2:].split(",")
@@ -116,26 +139,33 @@ def parse_stat(text: str) -> StatTable:
     for name in _REQUIRED_COLUMNS:
         if name not in columns:
             raise ParseError(f"show stat: header has no {name!r} column")
-    rows: list[list[str]] = []
-    append = rows.append
-    for line in lines[1:]:
-        if not line:
-            continue
-        row = line.split(",")
-        if len(row) != width:
-            if '"' in line:  # a quoted field holding a comma (check or agent descriptions)
-                row = next(csv.reader([line]))
-            if len(row) != width:
-                raise ParseError(
-                    f"show stat: row has {len(row)} fields, header {width} (truncated or garbled)"
-                )
-        append(row)
+    lines = [line for line in body.split("\n") if line]
+    if not lines:
+        fields: list[str] = []
+    elif set(map(str.count, lines, repeat(","))) == {width - 1}:
+        fields = ",".join(lines).split(",")
+    else:
+        fields = list(chain.from_iterable(_row(line, width) for line in lines))
     if "type" not in columns:
-        columns = [*columns, "type"]
         sv = columns.index("svname")
-        for row in rows:
-            row.append(_type_from_svname(row[sv]))
-    return StatTable(tuple(columns), rows)
+        types = [_type_from_svname(name) for name in fields[sv::width]]
+        fields = list(chain.from_iterable(_with_type(fields, width, types)))
+        columns = [*columns, "type"]
+    return StatTable(tuple(columns), fields)
+
+
+def _row(line: str, width: int) -> list[str]:
+    row = line.split(",")
+    if len(row) != width and '"' in line:  # a quoted field holding a comma (check descriptions)
+        row = next(csv.reader([line]))
+    if len(row) != width:
+        raise ParseError(f"show stat: row has {len(row)} fields, header {width} (truncated or garbled)")
+    return row
+
+
+def _with_type(fields: list[str], width: int, types: list[str]) -> Iterator[list[str]]:
+    for i, kind in enumerate(types):
+        yield [*fields[i * width : (i + 1) * width], kind]
 
 
 def parse_cert_list(text: str) -> list[str]:
