@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -157,10 +157,13 @@ def merge(families: Iterable[Family]) -> list[Family]:
     return [f.parts[0] if len(f.parts) == 1 else f for f in out.values()]
 
 
-def _render_rows(fam: Family, name: str, append: Callable[[str], None]) -> None:
+def _row_parts(fam: Family, name: str) -> Iterator[str]:
+    """The sample lines of a family: its rows in one piece, then one piece per column."""
     fmt = format_value
     const = fam.const
     labels = fam.labels
+    lines: list[str] = []
+    append = lines.append
     for lv, value in fam.rows:
         pairs = format_labels(labels, lv) if labels else ""
         if const:
@@ -178,13 +181,15 @@ def _render_rows(fam: Family, name: str, append: Callable[[str], None]) -> None:
                 append(f"{open_}{lt}}} {sv}\n")
             else:
                 append(f"{bare}{sv}\n")
+    if lines:
+        yield "".join(lines)
     if fam.columns:
         sep = f"{name}{{{const}," if const else name + "{"
         for heads, tails in fam.columns:
             if tails:
-                append(join_columns(sep, heads, tails))
+                yield join_columns(sep, heads, tails)
     for part in fam.parts:
-        _render_rows(part, name, append)
+        yield from _row_parts(part, name)
 
 
 def join_columns(sep: str, heads: Sequence[str], tails: Sequence[str]) -> str:
@@ -203,14 +208,15 @@ def join_columns(sep: str, heads: Sequence[str], tails: Sequence[str]) -> str:
 
 
 def iter_parts(families: Iterable[Family]) -> Iterator[str]:
-    """Render families in the text exposition format (0.0.4), one family at a time."""
+    """Render families in the text exposition format (0.0.4) as text pieces, each rendered
+    when asked for: a family's header, its rows, then each of its columns (at most a few
+    hundred kilobytes at a time, whatever the family's size)."""
     for fam in families:
         if not len(fam):
             continue
         name = fam.name
-        parts = [f"# HELP {name} {escape_help(fam.help)}\n# TYPE {name} {fam.type}\n"]
-        _render_rows(fam, name, parts.append)
-        yield "".join(parts)
+        yield f"# HELP {name} {escape_help(fam.help)}\n# TYPE {name} {fam.type}\n"
+        yield from _row_parts(fam, name)
 
 
 def exposition_chunks(families: Iterable[Family], gzip: bool, size: int = 1 << 18) -> Iterator[bytes]:

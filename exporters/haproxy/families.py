@@ -8,10 +8,11 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress, repeat
-from operator import add
+from itertools import compress
+from operator import itemgetter
 
 from exporters.core.metrics import Family, escape_label_value
 from exporters.haproxy import states
@@ -116,60 +117,56 @@ def _heads(kind: str, proxies: Column, names: Column) -> list[str]:
 
 
 class _Rows:
-    """The rows of one object kind, copied together so that a column is one slice.
-
-    `take(index)` gives the kind's fields of a column; `open` and `closed` are the rows' label
-    texts without and with the closing `} `.
-    """
+    """The rows of one object kind: a picker of their fields from a whole column (one C-level
+    pass), and their label texts without (`open`) and with (`closed`) the closing `} `."""
 
     def __init__(self, kind: str, indices: list[int], table: StatTable) -> None:
         self.kind = kind
-        w = self.width = table.width
-        fields = table.fields
-        flat: list[str] = []
-        for start, stop in _runs(indices):
-            flat += fields[start * w : stop * w]
-        self.flat = flat
-        self.index = {name: i for i, name in enumerate(table.columns)}
-        self.mask: list[bool] | None = None
+        self.data = table.data
+        self.index = table.index()
+        self.total = len(table)
+        self.indices = indices
+        self.take = _picker(indices, self.total)
         self.open = _heads(kind, self.get("pxname"), self.get("svname"))
         self.closed = closing(self.open, "} ")
 
     def __len__(self) -> int:
-        return len(self.flat) // self.width if self.mask is None else len(self.open)
-
-    def take(self, index: int) -> Column:
-        """The kind's fields of column `index`."""
-        column = self.flat[index :: self.width]
-        return column if self.mask is None else list(compress(column, self.mask))
+        return len(self.indices)
 
     def get(self, name: str) -> Column:
         """The kind's fields of column `name`; empty fields when HAProxy has no such column."""
         i = self.index.get(name)
-        return self.take(i) if i is not None else [""] * len(self)
+        return self.take(self.data[i]) if i is not None else [""] * len(self)
+
+    def at(self, i: int) -> Column:
+        """The kind's fields of column number `i`."""
+        return self.take(self.data[i])
 
     def only(self, mask: list[bool]) -> _Rows:
-        """The rows where `mask` is true (on rows not already restricted)."""
+        """The rows where `mask` (one flag per row of this kind) is true."""
         out = copy.copy(self)
-        out.mask = mask
+        out.indices = list(compress(self.indices, mask))
+        out.take = _picker(out.indices, self.total)
         out.open = list(compress(self.open, mask))
         out.closed = list(compress(self.closed, mask))
         return out
 
 
-def _runs(indices: list[int]) -> list[tuple[int, int]]:
-    """Contiguous runs [start, stop) of sorted row indices."""
-    runs: list[tuple[int, int]] = []
+def _picker(indices: list[int], total: int) -> Callable[[list[str]], Column]:
+    """A function picking the fields at `indices` (sorted) from a column of `total` rows."""
+    if len(indices) == total:
+        return lambda column: column
+    if 2 * len(indices) > total:
+        mask = [False] * total
+        for i in indices:
+            mask[i] = True
+        return lambda column: list(compress(column, mask))
+    if len(indices) == 1:
+        one = indices[0]
+        return lambda column: [column[one]]
     if not indices:
-        return runs
-    start = prev = indices[0]
-    for i in indices[1:]:
-        if i != prev + 1:
-            runs.append((start, prev + 1))
-            start = i
-        prev = i
-    runs.append((start, prev + 1))
-    return runs
+        return lambda column: []
+    return itemgetter(*indices)
 
 
 class _StatBuilder:
@@ -237,7 +234,7 @@ class _StatBuilder:
         agg_check = Counter(p for p in zip(proxies, checks, strict=True) if p[1])
         if self.opts.proxies_only or self.opts.no_maint:
             keep = [not self.opts.proxies_only and s != "MAINT" for s in server_states]
-            kinds[SERVER] = _Rows(SERVER, list(compress(indices[SERVER], keep)), self.table)
+            kinds[SERVER] = servers.only(keep)
             server_states = list(compress(server_states, keep))
             checks = list(compress(checks, keep))
         for rows in kinds.values():
@@ -259,7 +256,7 @@ class _StatBuilder:
     def _columns(self, rows: _Rows) -> None:
         """The plain numeric families of one kind, and its HTTP responses by class."""
         for fam, ci, conv in self.plan.steps[rows.kind]:
-            values = rows.take(ci)
+            values = rows.at(ci)
             if conv == NAN and "" in values:
                 values = [v or "NaN" for v in values]
             heads, values = numeric(rows.closed, values)
@@ -274,7 +271,7 @@ class _StatBuilder:
             if c in self.plan.col:
                 heads, values = numeric(rows.open, rows.get(c))
                 if values:
-                    http.columns.append((heads, list(map(add, repeat(f',code="{code}"}} '), values))))
+                    http.columns.append((heads, memo_map(f',code="{code}"}} '.__add__, values)))
 
     def _statuses(self, kinds: dict[str, _Rows], server_states: list[str]) -> None:
         normalise = {

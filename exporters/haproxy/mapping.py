@@ -189,3 +189,10 @@ HTTP_CODES: tuple[tuple[str, str], ...] = (
 )
 
 KIND_PREFIX = {"F": "frontend", "B": "backend", "S": "server", "L": "listener"}
+
+# Every `show stat` column the families read; `parse_stat` keeps these only.
+STAT_COLUMNS: frozenset[str] = frozenset(
+    [m.column for m in STAT]
+    + [c for c, _ in HTTP_CODES]
+    + ["pxname", "svname", "type", "status", "check_status", "check_code", "act", "bck"]
+)
