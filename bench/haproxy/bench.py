@@ -10,7 +10,7 @@ Debian's `prometheus-haproxy-exporter` on the same stats socket, then:
 2. runs a real Prometheus scraping the three at the same interval (`bench/haproxy/prom.py`)
    and reads back its `scrape_duration_seconds` and `scrape_body_size_bytes`.
 
-    python bench/haproxy/bench.py --servers 1000 5000 10000 --rounds 7 --prometheus 70
+    python bench/haproxy/bench.py --servers 1000 5000 10000 --rounds 9 --prometheus 90
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prom import INTERVAL, measure
+from stages import stages
 
 from stack.throwaway import free_port, stop, wait_for
 
@@ -193,6 +194,7 @@ def bench_one(servers: int, count: int, prom_seconds: float, work: Path) -> dict
         runs = rounds(urls, pids, count)
         row: dict[str, object] = {"servers": servers, "runs": runs, "rss": peak_rss_mb(ours.pid)}
         row["missing"] = missing(runs["promex"].body, runs["ours"].body)
+        row["stages"] = stages(sock)
         if prom_seconds > 0:
             print(f"bench: Prometheus for {prom_seconds:.0f}s ...", file=sys.stderr, flush=True)
             row["prom"] = measure(
@@ -264,6 +266,35 @@ def gzip_table(rows: list[dict[str, object]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def stages_table(rows: list[dict[str, object]]) -> str:
+    sizes = " | ".join(f"{r['servers']:,} servers (ms)" for r in rows)
+    out = [f"| stage | {sizes} |", "|---|" + "---:|" * len(rows)]
+    first: dict[str, float] = rows[0]["stages"]  # type: ignore[assignment]
+    for stage in first:
+        cells = " | ".join(f"{r['stages'][stage] * 1000:.1f}" for r in rows)  # type: ignore[index]
+        out.append(f"| {stage} | {cells} |")
+    return "\n".join(out) + "\n"
+
+
+def goals(rows: list[dict[str, object]]) -> str:
+    """One line per size: the goals against promex, met or missed by how much."""
+    out = []
+    for r in rows:
+        runs: dict[str, Runs] = r["runs"]  # type: ignore[assignment]
+        ratio = _med(runs["ours"].secs) / _med(runs["promex"].secs)
+        cpu = _med(runs["ours"].cpu) / max(_med(runs["promex"].cpu), 1e-9)
+        time_goal = "met" if ratio <= 1 else f"missed by {ratio - 1:.0%}"
+        rss = r["rss"]
+        rss_goal = "met" if rss < 60 else f"missed by {rss - 60:.0f} MB"  # type: ignore[operator]
+        fams = "met" if not r["missing"] else "missed"
+        out.append(
+            f"- {r['servers']:,} servers: scrape no longer than promex's {time_goal} "
+            f"(ours / promex {ratio:.2f} in time, {cpu:.2f} in CPU); at least promex's families "
+            f"{fams}; peak RSS under 60 MB {rss_goal} ({rss:.0f} MB)."
+        )
+    return "\n".join(out) + "\n"
+
+
 def prom_table(rows: list[dict[str, object]]) -> str:
     out = [
         "| servers | exporter | scrape_duration_seconds median | max | scrape_body_size_bytes (MB) "
@@ -288,8 +319,8 @@ def prom_table(rows: list[dict[str, object]]) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--servers", type=int, nargs="+", default=[1000, 5000, 10000])
-    p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--prometheus", type=float, default=70, help="seconds of Prometheus (0: none)")
+    p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--prometheus", type=float, default=90, help="seconds of Prometheus (0: none)")
     args = p.parse_args()
     for tool in ("haproxy", GO_EXPORTER, "prometheus"):
         if shutil.which(tool) is None:
@@ -298,6 +329,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nines-bench-") as tmp:
         rows = [bench_one(n, args.rounds, args.prometheus, Path(tmp)) for n in args.servers]
     print(machine(args.rounds))
+    print("Goals (issue 18):\n")
+    print(goals(rows))
     print("Full scrapes without compression (`Accept-Encoding: identity`), body read in full:\n")
     print(scrape_table(rows))
     print(
@@ -306,6 +339,11 @@ def main() -> int:
         "exporter gzip when asked.\n"
     )
     print(gzip_table(rows))
+    print(
+        "Where our scrape's time goes, each stage timed in the bench process on the same HAProxy "
+        "(`stages.py`: socket read in wall time, the rest in CPU time, best of five):\n"
+    )
+    print(stages_table(rows))
     if args.prometheus > 0:
         print(
             f"A real Prometheus scraping the three every {INTERVAL} s (timeout {INTERVAL} s), "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from stack.throwaway import free_port, stop, wait_for
 
-INTERVAL = 10  # seconds, for every job; the scrape timeout is the same
+INTERVAL = 15  # seconds, for every job; the scrape timeout is the same
 
 
 def config(targets: dict[str, str]) -> str:
