@@ -34,9 +34,9 @@ def check_shape(view: str, columns: Sequence[str], rows: Rows) -> dict[str, int]
             raise ParseError(f"{view}: column {i} has no name")
         index.setdefault(name, i)
     width = len(columns)
-    for n, row in enumerate(rows):
-        if len(row) != width:
-            raise ParseError(f"{view}: row {n} has {len(row)} cells, expected {width}")
+    if rows and set(map(len, rows)) != {width}:
+        n, row = next((n, row) for n, row in enumerate(rows) if len(row) != width)
+        raise ParseError(f"{view}: row {n} has {len(row)} cells, expected {width}")
     return index
 
 
@@ -130,9 +130,15 @@ def parse_view(view: View, columns: Sequence[str], rows: Rows, keep: Keep | None
 
 
 def _label_column(rows: Rows, col: int | None) -> list[str]:
+    """The cells of a label column, NULL as "" (one C-level check when all are text)."""
     if col is None:
         return [""] * len(rows)
-    return [_label(row[col]) for row in rows]
+    cells = [row[col] for row in rows]
+    try:
+        "".join(cells)  # type: ignore[arg-type]
+    except TypeError:  # NULL, or not text (then a ParseError)
+        return [_label(c) for c in cells]
+    return cells  # type: ignore[return-value]
 
 
 def label_heads(names: Sequence[str], columns: Sequence[list[str]]) -> list[str] | None:
@@ -165,9 +171,9 @@ def _values(
 ) -> tuple[list[str], list[str]]:
     """(heads, formatted values) of one metric, rows whose cells are all NULL left out."""
     if len(parts) > 1:
-        sums = [_row_sum(view, row, parts) for row in rows]
+        sums = _sums(view, rows, parts)
         kept = [v is not None for v in sums]
-        return list(compress(heads, kept)), [format_value(float(v)) for v in sums if v is not None]
+        return list(compress(heads, kept)), _formatted([v for v in sums if v is not None])
     col, divisor, name = parts[0]
     cells = [row[col] for row in rows]
     if None in cells:
@@ -190,6 +196,32 @@ def _values(
 def _integer_text(cell: str) -> str:
     """The cell itself if it is a plain unsigned integer, else ""."""
     return cell if cell.isascii() and cell.isdigit() else ""
+
+
+def _sums(view: str, rows: Rows, parts: list[tuple[int, float, str]]) -> list[float | None]:
+    """Per row, the sum of a metric's non-NULL parts in order (None where all are NULL)."""
+    columns = []
+    for col, divisor, name in parts:
+        cells = [row[col] for row in rows]
+        try:
+            table = {c: None if c is None else to_float(view, name, c) / divisor for c in set(cells)}
+        except TypeError:  # an unhashable cell
+            raise ParseError(f"{view}: column {name} holds a value that is not text") from None
+        columns.append(list(map(table.__getitem__, cells)))
+    sums: list[float | None] = []
+    for values in zip(*columns, strict=True):
+        total: float | None = None
+        for v in values:
+            if v is not None:
+                total = (total or 0.0) + v
+        sums.append(total)
+    return sums
+
+
+def _formatted(values: list[float]) -> list[str]:
+    """`format_value` of each value, once per distinct value."""
+    table = {v: format_value(v) for v in set(values)}
+    return list(map(table.__getitem__, values))
 
 
 def _row_sum(view: str, row: Sequence[Cell], parts: list[tuple[int, float, str]]) -> float | str | None:
@@ -304,12 +336,10 @@ def aggregate_connections(
         app = index.get("application_name")
         cols.append(-1 if app is None else app)
     cols.append(index["state"])
-    counts: Counter[tuple[str, ...]] = Counter()
-    for row in rows:
-        key = tuple("" if c < 0 else _label(row[c]) for c in cols)
-        if keep is not None and not keep(key[0]):
-            continue
-        counts[key] += 1
+    keys = list(zip(*(_label_column(rows, None if c < 0 else c) for c in cols), strict=True))
+    if keep is not None:
+        keys = [k for k in keys if keep(k[0])]
+    counts = Counter(keys)
     labels = (
         ("database", "user", "application_name", "state")
         if application_name
@@ -376,7 +406,7 @@ def pool_utilization(pools: Table, databases: Table, keep: Keep | None = None) -
         for d, u, ratio in zip(databases_, users, ratios, strict=True):
             family.add((d, u), ratio)
     else:
-        family.columns.append((heads, [format_value(r) for r in ratios]))
+        family.columns.append((heads, _formatted(ratios)))
     return [family]
 
 
