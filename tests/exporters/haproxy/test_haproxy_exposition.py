@@ -1,10 +1,10 @@
 """The exposition of the recorded answers stays byte for byte what it was.
 
-The digests were taken from the row-wise writer this column-wise one replaced (each fixture
-version, with the cardinality options and with a constant label), plus one deliberate change:
-servers without health checks export NaN check failures, up/down transitions and downtime, as
-promex does. Any other change to the bytes (order, escaping, number formatting) fails here
-before it reaches a dashboard.
+The digests were taken from the parser and writer this flat, column-by-column one replaced
+(each fixture version, with the cardinality options and with a constant label), plus one
+deliberate change: servers without health checks export NaN check failures, up/down
+transitions and downtime, as promex does. Any other change to the bytes (order, escaping,
+number formatting) fails here before it reaches a dashboard.
 """
 
 import hashlib
