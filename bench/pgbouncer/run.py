@@ -214,6 +214,9 @@ def main() -> None:
                 f"| {cpu[name] / args.scrapes * 1000:.1f} | {samples} | "
                 f"{len(body)} | {rss_mb(pids[name]):.0f} |"
             )
+        ours_ms = statistics.median(times["nines pgbouncer-exporter"]) * 1000
+        verdict = "met" if ours_ms < 30 else f"missed by {ours_ms - 30:.1f} ms"
+        print(f"\nGoal (issue 18), median under 30 ms at 1,000 pools: {verdict} ({ours_ms:.1f} ms).")
         print(
             "\nWhere our scrape's time goes (`stages.py`: one console connection in this process, "
             "queries in wall time; parsing and rendering in CPU time, best of five):\n"
