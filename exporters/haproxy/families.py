@@ -21,6 +21,7 @@ from exporters.haproxy.mapping import HTTP_CODES, INFO, INFO_FALLBACKS, KIND_PRE
 from exporters.haproxy.parse import BACKEND, FRONTEND, LISTENER, SERVER, Certificate, StatTable
 
 NS = "haproxy"
+_NAN_FOR_EMPTY = {"": "NaN"}
 _KIND_CODE = {"F": FRONTEND, "B": BACKEND, "S": SERVER, "L": LISTENER}
 _KIND_LETTER = {code: letter for letter, code in _KIND_CODE.items()}
 
@@ -153,20 +154,43 @@ class _Rows:
 
 
 def _picker(indices: list[int], total: int) -> Callable[[list[str]], Column]:
-    """A function picking the fields at `indices` (sorted) from a column of `total` rows."""
+    """A function picking the fields at `indices` (sorted) from a column of `total` rows.
+
+    Servers come in long runs (a backend's servers follow each other): their fields are copied
+    a run at a time, a slice each, which is faster than testing every row.
+    """
     if len(indices) == total:
         return lambda column: column
-    if 2 * len(indices) > total:
-        mask = [False] * total
-        for i in indices:
-            mask[i] = True
-        return lambda column: list(compress(column, mask))
+    runs = _runs(indices)
+    if 8 * len(runs) <= len(indices):
+
+        def pick(column: list[str]) -> Column:
+            out: list[str] = []
+            for start, stop in runs:
+                out += column[start:stop]
+            return out
+
+        return pick
     if len(indices) == 1:
         one = indices[0]
         return lambda column: [column[one]]
     if not indices:
         return lambda column: []
     return itemgetter(*indices)
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs [start, stop) of sorted row indices."""
+    runs: list[tuple[int, int]] = []
+    start = prev = indices[0] if indices else 0
+    for i in indices[1:]:
+        if i != prev + 1:
+            runs.append((start, prev + 1))
+            start = i
+        prev = i
+    if indices:
+        runs.append((start, prev + 1))
+    return runs
 
 
 class _StatBuilder:
@@ -258,7 +282,7 @@ class _StatBuilder:
         for fam, ci, conv in self.plan.steps[rows.kind]:
             values = rows.at(ci)
             if conv == NAN and "" in values:
-                values = [v or "NaN" for v in values]
+                values = list(map(_NAN_FOR_EMPTY.get, values, values))
             heads, values = numeric(rows.closed, values)
             if conv == MS:
                 values = seconds(values)
