@@ -26,7 +26,8 @@ BLOCK_DURATION = "168h"
 RETENTION = "3650d"
 
 
-def _labels(labels: Mapping[str, str]) -> str:
+def label_text(labels: Mapping[str, str]) -> str:
+    """`{a="1",b="2"}` (sorted, escaped), or "" for no labels."""
     if not labels:
         return ""
     inner = ",".join(
@@ -47,7 +48,7 @@ def write_openmetrics(out: IO[str], series: Iterable[Series]) -> int:
         family = name.removesuffix("_total") if kind == "counter" else name
         out.write(f"# TYPE {family} {kind}\n")
         for _name, _kind, labels, samples in items:
-            prefix = name + _labels(labels)
+            prefix = name + label_text(labels)
             for ts, value in samples:
                 if value is None:
                     continue

@@ -1,0 +1,105 @@
+"""A throwaway victoria-metrics holding known history, for tests and benchmarks.
+
+The same series as `stack.history` (`(metric_name, type, labels, samples)`) are written as
+Prometheus text with millisecond timestamps and posted to `/api/v1/import/prometheus`;
+`start_victoria` serves a fresh data directory on 127.0.0.1 and a free port, keeping any age of
+data and answering every query from raw data (no response cache: history is imported after start).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from stack.history import Series, label_text
+from stack.throwaway import free_port, stop, wait_for
+
+RETENTION = "100y"
+#: Lines posted per import request (a few MB each).
+BATCH_LINES = 50_000
+
+
+def prometheus_lines(series: Iterable[Series]) -> Iterator[str]:
+    """Prometheus text lines `name{labels} value timestamp_ms` (samples of value None skipped)."""
+    for name, _kind, labels, samples in series:
+        prefix = name + label_text(labels)
+        for ts, value in samples:
+            if value is not None:
+                yield f"{prefix} {float(value)!r} {round(ts * 1000)}\n"
+
+
+@dataclass
+class VictoriaMetrics:
+    """A running throwaway victoria-metrics."""
+
+    url: str
+    port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, SIGKILL after 30 s)."""
+        stop(self.process)
+
+    def import_series(self, series: Iterable[Series], timeout: float = 300.0) -> int:
+        """Import `series` and make them searchable; returns samples imported.
+
+        Raises:
+            httpx.HTTPStatusError: victoria-metrics refused a batch.
+        """
+        count = 0
+        with httpx.Client(base_url=self.url, timeout=timeout) as client:
+            buffer = io.StringIO()
+            lines = 0
+            for line in prometheus_lines(series):
+                buffer.write(line)
+                lines += 1
+                if lines == BATCH_LINES:
+                    _post(client, buffer.getvalue())
+                    count += lines
+                    buffer, lines = io.StringIO(), 0
+            if lines:
+                _post(client, buffer.getvalue())
+                count += lines
+            client.get("/internal/force_flush").raise_for_status()
+        return count
+
+
+def _post(client: httpx.Client, text: str) -> None:
+    client.post("/api/v1/import/prometheus", content=text.encode()).raise_for_status()
+
+
+def start_victoria(
+    data: Path, log: Path, flags: Sequence[str] = (), timeout: float = 60.0
+) -> VictoriaMetrics:
+    """Start victoria-metrics on `data` (127.0.0.1, a free port) and wait until it is healthy.
+
+    Raises:
+        RuntimeError: it exited before it was ready.
+        TimeoutError: not ready after `timeout` seconds.
+    """
+    port = free_port()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            ["victoria-metrics", f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={data}",
+             f"-retentionPeriod={RETENTION}", "-search.disableCache", *flags],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    instance = VictoriaMetrics(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"victoria-metrics exited: {log.read_text(errors='replace')[-2000:]}")
+        return httpx.get(f"{instance.url}/health", timeout=2).status_code == 200
+
+    try:
+        wait_for(ready, timeout, "victoria-metrics ready", step=0.2, ignore=(httpx.HTTPError,))
+    except BaseException:
+        instance.stop()
+        raise
+    return instance
