@@ -111,6 +111,10 @@ class VictoriaMetrics(Component):
             f"-httpListenAddr={self.layout.addr(self.name)}",
             f"-storageDataPath={self.layout.path('victoria-metrics', 'data')}",
             f"-retentionPeriod={RETENTION}",
+            # Without the response cache, range queries keep the grid they ask for: with it,
+            # start and end snap to multiples of the step and the last 30 s are hidden, and
+            # sloapi's steps (ending at a request's time) would find no point (docs/scale.md).
+            "-search.disableCache",
             "-loggerLevel=WARN",
         ]
 
