@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import httpx
-
-from stack.throwaway import free_port, stop, wait_for
+from stack.throwaway import free_port, start_server, stop
 
 Sample = tuple[float, float | None]
 Series = tuple[str, str, Mapping[str, str], Iterable[Sample]]
@@ -106,23 +104,8 @@ def start_prometheus(
         TimeoutError: not ready after `timeout` seconds.
     """
     port = free_port()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
-             f"--storage.tsdb.retention.time={RETENTION}", f"--web.listen-address=127.0.0.1:{port}",
-             *flags],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    instance = Prometheus(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited: {log.read_text(errors='replace')[-2000:]}")
-        return httpx.get(f"{instance.url}/-/ready", timeout=2).status_code == 200
-
-    try:
-        wait_for(ready, timeout, "prometheus ready", step=0.2, ignore=(httpx.HTTPError,))
-    except BaseException:
-        instance.stop()
-        raise
-    return instance
+    argv = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+            f"--storage.tsdb.retention.time={RETENTION}", f"--web.listen-address=127.0.0.1:{port}",
+            *flags]  # fmt: skip
+    proc = start_server(argv, log, f"http://127.0.0.1:{port}/-/ready", timeout)
+    return Prometheus(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)

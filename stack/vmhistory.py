@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from stack.history import Series, label_text
-from stack.throwaway import free_port, stop, wait_for
+from stack.throwaway import free_port, start_server, stop
 
 RETENTION = "100y"
 #: Lines posted per import request (a few MB each).
@@ -84,22 +84,7 @@ def start_victoria(
         TimeoutError: not ready after `timeout` seconds.
     """
     port = free_port()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            ["victoria-metrics", f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={data}",
-             f"-retentionPeriod={RETENTION}", "-search.disableCache", *flags],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    instance = VictoriaMetrics(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"victoria-metrics exited: {log.read_text(errors='replace')[-2000:]}")
-        return httpx.get(f"{instance.url}/health", timeout=2).status_code == 200
-
-    try:
-        wait_for(ready, timeout, "victoria-metrics ready", step=0.2, ignore=(httpx.HTTPError,))
-    except BaseException:
-        instance.stop()
-        raise
-    return instance
+    argv = ["victoria-metrics", f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={data}",
+            f"-retentionPeriod={RETENTION}", "-search.disableCache", *flags]  # fmt: skip
+    proc = start_server(argv, log, f"http://127.0.0.1:{port}/health", timeout)
+    return VictoriaMetrics(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)
