@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from stack.throwaway import free_port, start_server, stop
+from stack.throwaway import Server, free_port, start_server
 
 Sample = tuple[float, float | None]
 Series = tuple[str, str, Mapping[str, str], Iterable[Sample]]
@@ -77,18 +76,8 @@ def backfill(series: Iterable[Series], data: Path, timeout: float = 900.0) -> in
     return count
 
 
-@dataclass
-class Prometheus:
+class Prometheus(Server):
     """A running throwaway Prometheus."""
-
-    url: str
-    port: int
-    data_dir: Path
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        """Stop it (SIGTERM, SIGKILL after 30 s)."""
-        stop(self.process)
 
 
 def start_prometheus(

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -89,6 +90,20 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout)
+
+
+@dataclass
+class Server:
+    """A running throwaway daemon: its base URL, port, data directory and process."""
+
+    url: str
+    port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, SIGKILL after 30 s)."""
+        stop(self.process)
 
 
 def start_server(argv: Sequence[str], log: Path, ready_url: str, timeout: float) -> subprocess.Popen[bytes]:

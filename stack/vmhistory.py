@@ -9,15 +9,13 @@ data and answering every query from raw data (no response cache: history is impo
 from __future__ import annotations
 
 import io
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from stack.history import Series, label_text
-from stack.throwaway import free_port, start_server, stop
+from stack.throwaway import Server, free_port, start_server
 
 RETENTION = "100y"
 #: Lines posted per import request (a few MB each).
@@ -33,18 +31,8 @@ def prometheus_lines(series: Iterable[Series]) -> Iterator[str]:
                 yield f"{prefix} {float(value)!r} {round(ts * 1000)}\n"
 
 
-@dataclass
-class VictoriaMetrics:
+class VictoriaMetrics(Server):
     """A running throwaway victoria-metrics."""
-
-    url: str
-    port: int
-    data_dir: Path
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        """Stop it (SIGTERM, SIGKILL after 30 s)."""
-        stop(self.process)
 
     def import_series(self, series: Iterable[Series], timeout: float = 300.0) -> int:
         """Import `series` and make them searchable; returns samples imported.
