@@ -170,7 +170,11 @@ def main() -> int:
     cells = " | ".join(f"{med(months[b][0]):.2f} s (coverage {months[b][1]:.4f})" for b in BACKENDS)
     print(f"| month report fetch + maths, {args.report_slos} SLOs x 43,200 one-minute steps "
           f"({reports.MONTH.title}), median of {args.report_repeat} | {cells} |")  # fmt: skip
-    print(f"\nLoading the data into both took {setup:.0f} s (not timed above).")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nVictoriaMetrics runs without its response cache (`-search.disableCache`, as the stack runs it "
+          f"for sloapi's grids, docs/scale.md); Prometheus with its defaults. Loading the data into both "
+          f"took {setup:.0f} s (not timed). Load average at the end {load} "
+          "(2 CPUs shared with other work).")  # fmt: skip
     return 0
 
 

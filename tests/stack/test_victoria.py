@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from stack import process
+from stack.__main__ import main as stack_main
 from stack.components.nines import SloApi
 from stack.components.victoria import (
     TsdbChoiceError,
@@ -99,3 +100,16 @@ def test_vmalert_evaluates_every_rule_file_and_alerts_the_stack_alertmanager(tmp
     assert "-datasource.url=http://127.0.0.1:28428" in argv
     assert "-remoteWrite.url=http://127.0.0.1:28428" in argv
     assert "-evaluationInterval=10s" in argv
+
+
+def test_status_follows_the_recorded_choice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NINES_TSDB", raising=False)
+    (tmp_path / "stack.json").write_text('{"etcd_members": 1, "services": true, "tsdb": "victoriametrics"}\n')
+    assert stack_main(["--dir", str(tmp_path), "--port-offset", "20000", "status"]) == 3  # nothing runs
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names[-3:] == ["victoria-metrics", "vmagent", "vmalert"] and "prometheus" not in names
+    monkeypatch.setenv("NINES_TSDB", "influx")
+    assert stack_main(["--dir", str(tmp_path), "up"]) == 2
+    assert "unknown tsdb 'influx'" in capsys.readouterr().err
