@@ -27,7 +27,9 @@ from slo_history import DAY, SCRAPE, History
 
 from sloapi.config import Settings
 from sloapi.engine.burn import BURN_WINDOWS
+from sloapi.engine.durations import format_duration
 from sloapi.main import create_app
+from sloapi.specs import load_dir
 from stack.throwaway import wait_for
 from stack.vmhistory import start_victoria
 
@@ -157,3 +159,30 @@ def test_the_differences_are_the_documented_ones(both: dict[str, Any], history: 
     # the step at the scrape gap's end holds one sample: a step on VictoriaMetrics only
     web = [both[b]["web-availability", "30d"]["data"]["missing_steps"] for b in both]
     assert web == [30, 29]
+
+
+def _values(url: str, query: str, at: int) -> list[float]:
+    body = httpx.get(f"{url}/api/v1/query", params={"query": query, "time": at}, timeout=60).json()
+    return sorted(float(r["value"][1]) for r in body["data"]["result"])
+
+
+def test_half_open_windows_make_the_burn_queries_equal(prom_url: str, vm_url: str, history: History) -> None:
+    """docs/scale.md, what sloapi must change (2): raw SLIs' `{{.window}}` as milliseconds minus one
+    gives the same answer on both for every burn window, where `[30m]` differs by one sample. Event
+    SLIs keep the plain window: one millisecond less makes Prometheus 2.x extrapolate `rate`."""
+    specs = {s.id: s for s in load_dir(REPO / "slos")}
+    compared = 0
+    for slo in SLOS:
+        for seconds in BURN_WINDOWS.values():
+            queries = specs[slo].queries(f"{seconds * 1000 - 1}ms")
+            if "ratio" not in queries:
+                queries = specs[slo].queries(format_duration(seconds))
+            for query in queries.values():
+                prom, vm = _values(prom_url, query, history.end), _values(vm_url, query, history.end)
+                assert prom == pytest.approx(vm, rel=1e-9, abs=1e-12), (query, prom, vm)
+                compared += bool(prom)
+    assert compared >= 3 * len(BURN_WINDOWS)
+    ratio = specs["pgbouncer-availability"].queries("30m")["ratio"]
+    assert _values(prom_url, ratio, history.end) != _values(vm_url, ratio, history.end)
+    web = specs["web-availability"].queries("21599999ms")["error"]
+    assert _values(prom_url, web, history.end) != pytest.approx(_values(vm_url, web, history.end), rel=1e-6)
