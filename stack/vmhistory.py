@@ -63,16 +63,20 @@ def _post(client: httpx.Client, text: str) -> None:
 
 
 def start_victoria(
-    data: Path, log: Path, flags: Sequence[str] = (), timeout: float = 60.0
+    data: Path, log: Path, flags: Sequence[str] = (), timeout: float = 60.0, *, cache: bool = False
 ) -> VictoriaMetrics:
     """Start victoria-metrics on `data` (127.0.0.1, a free port) and wait until it is healthy.
+
+    Without `cache`, `-search.disableCache`: history imported after the start is seen at once, and
+    range queries keep the grid they ask for.
 
     Raises:
         RuntimeError: it exited before it was ready.
         TimeoutError: not ready after `timeout` seconds.
     """
     port = free_port()
+    uncached = [] if cache else ["-search.disableCache"]
     argv = ["victoria-metrics", f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={data}",
-            f"-retentionPeriod={RETENTION}", "-search.disableCache", *flags]  # fmt: skip
+            f"-retentionPeriod={RETENTION}", *uncached, *flags]  # fmt: skip
     proc = start_server(argv, log, f"http://127.0.0.1:{port}/health", timeout)
     return VictoriaMetrics(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)

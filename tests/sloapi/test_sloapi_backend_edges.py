@@ -156,3 +156,28 @@ def test_per_step_rates_on_bursty_traffic(backends: Backends) -> None:
     ratio = 'sum(increase(live_total{code="5xx"}[1d])) / sum(increase(live_total{code="all"}[1d]))'
     prom, vm = backends.instant(ratio, LIVE + SECONDS - 30)
     assert prom[0] == pytest.approx(vm[0], rel=1e-6)
+
+
+def test_the_response_cache_moves_the_grid_unless_nocache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """victoria-metrics with its cache (the default) snaps the start of a range query of 50 points or
+    more to a multiple of the step; `nocache=1` keeps the grid sloapi asks for (docs/scale.md, what
+    sloapi must change (1))."""
+    base = tmp_path_factory.mktemp("vm-cache")
+    vm = start_victoria(base / "data", base / "log", cache=True)
+    try:
+        vm.import_series(samples()[:1])
+        params = {"query": "gauge", "start": T + 17, "end": T + 17 + 3540, "step": 60}  # 60 points
+
+        def first_time(extra: dict[str, object]) -> float | None:
+            body = httpx.get(f"{vm.url}/api/v1/query_range", params={**params, **extra}, timeout=30).json()
+            result = body["data"]["result"]
+            return float(result[0]["values"][0][0]) if result else None
+
+        for _ in range(50):
+            if first_time({"nocache": 1}) is not None:
+                break
+            time.sleep(0.2)
+        assert first_time({"nocache": 1}) == T + 17
+        assert first_time({}) == T
+    finally:
+        vm.stop()
