@@ -1,15 +1,16 @@
-"""Every dashboard query runs without error on Prometheus and on VictoriaMetrics (MetricsQL)."""
+"""Every dashboard query runs without error on VictoriaMetrics (MetricsQL).
+
+On Prometheus: `test_dashboards.py::test_every_query_is_valid_promql`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from promql_names import dashboard_queries, dashboards, substitute
 
-from stack.history import start_prometheus
 from stack.vmhistory import start_victoria
 
 QUERIES = [
@@ -19,28 +20,15 @@ QUERIES = [
 ]
 
 
-def _prometheus(home: Path) -> Iterator[str]:
-    (home / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
-    instance = start_prometheus(home / "prometheus.yml", home / "data", home / "log", timeout=60)
-    try:
-        yield instance.url
-    finally:
-        instance.stop()
-
-
-def _victoria(home: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of an empty victoria-metrics."""
+    home = tmp_path_factory.mktemp("victoriametrics")
     instance = start_victoria(home / "data", home / "log")
     try:
         yield instance.url
     finally:
         instance.stop()
-
-
-@pytest.fixture(scope="module", params=["prometheus", "victoriametrics"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of an empty Prometheus, then of an empty victoria-metrics."""
-    home = tmp_path_factory.mktemp(request.param)
-    yield from (_prometheus if request.param == "prometheus" else _victoria)(home)
 
 
 def test_every_dashboard_query_runs(backend: str) -> None:
