@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 
 from exporters.core.metrics import iter_parts
-from exporters.pgbouncer.collector import Options, collect_views
 from exporters.pgbouncer.console import Console, Table
+from exporters.pgbouncer.scrape import Options, collect_views
 
 QUERIES = (
     "SHOW VERSION",

@@ -7,13 +7,13 @@ is a `str` or `None` (SQL NULL). Each function either returns families or raises
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import compress, repeat
 
 from exporters.core.errors import ParseError
 from exporters.core.metrics import Family, escape_label_value, format_labels, format_value
+from exporters.core.values import finite
 from exporters.pgbouncer import mapping
 from exporters.pgbouncer.mapping import View
 
@@ -52,9 +52,7 @@ def to_float(view: str, column: str, cell: Cell) -> float:
         value = float(cell)
     except ValueError:
         raise ParseError(f"{view}: column {column} is not a number: {cell[:40]!r}") from None
-    if not math.isfinite(value):
-        raise ParseError(f"{view}: column {column} is not finite: {cell[:40]!r}")
-    return value
+    return finite(value, f"{view}: column {column} ({cell[:40]!r})")
 
 
 def _label(cell: Cell) -> str:

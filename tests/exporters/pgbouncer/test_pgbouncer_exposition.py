@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from exporters.core.metrics import Family, merge, render
-from exporters.pgbouncer.collector import Options, collect_views
 from exporters.pgbouncer.console import QueryError, Run, Table
+from exporters.pgbouncer.scrape import Options, collect_views
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pgbouncer"
 OPTIONS = {
