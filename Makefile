@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := haproxy pgbouncer patroni etcd-server etcd-client postgresql-15 postgresql-contrib \
 	prometheus prometheus-alertmanager prometheus-haproxy-exporter openssl iproute2 procps \
 	keepalived util-linux \
-	chromium fonts-dejavu-core
+	chromium fonts-dejavu-core victoria-metrics
 
 .PHONY: help deps apt venv demo down status test lint typecheck unit bench drills clean dashboards rules
 

@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
+from stages import stages
 
 from stack.throwaway import as_postgres, chown_postgres, free_port, stop, wait_for
 
@@ -54,6 +55,12 @@ def scrape(url: str) -> tuple[float, bytes]:
     with urllib.request.urlopen(url, timeout=60) as resp:
         body = resp.read()
     return time.perf_counter() - t0, body
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
@@ -162,12 +169,15 @@ def main() -> None:
         for url in urls.values():
             wait_for(lambda url=url: scrape(url), 60, url, ignore=(Exception,))
         times: dict[str, list[float]] = {name: [] for name in urls}
+        cpu: dict[str, float] = dict.fromkeys(urls, 0.0)
         bodies: dict[str, bytes] = {}
         for url in urls.values():  # warm-up
             scrape(url)
         for _ in range(args.scrapes):
             for name, url in urls.items():
+                used = cpu_seconds(pids[name])
                 took, body = scrape(url)
+                cpu[name] += cpu_seconds(pids[name]) - used
                 times[name].append(took)
                 bodies[name] = body
         ours_body = bodies["nines pgbouncer-exporter"].decode()
@@ -178,21 +188,42 @@ def main() -> None:
             if line.startswith("pgbouncer_pools_client_active_connections{")
         )
         version = subprocess.run(["pgbouncer", "--version"], capture_output=True, text=True, check=False)
+        cpu_model = next(
+            (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+             if ln.startswith("model name")),
+            platform.machine(),
+        )  # fmt: skip
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
             f"\n{pools} pools ({len(dbs)} databases x {len(users)} users), {len(clients)} idle clients, "
-            f"PgBouncer {version.stdout.split()[1]}, {args.scrapes} scrapes each, "
-            f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}\n"
+            f"PgBouncer {version.stdout.split()[1]}, {args.scrapes} scrapes each after one warm-up, the "
+            f"exporters alternating; {cpu_model}, {os.cpu_count()} CPUs (`nproc`), Python "
+            f"{platform.python_version()}, shared with other work: load average {load} at the end.\n"
         )
-        print("| exporter | median scrape (ms) | p90 (ms) | samples | bytes | peak RSS (MB) |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print(
+            "| exporter | median scrape (ms) | p90 (ms) | CPU per scrape (ms) | samples | bytes "
+            "| peak RSS (MB) |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for name, ts in times.items():
             body = bodies[name]
             samples = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
             p90 = statistics.quantiles(ts, n=10)[-1]
             print(
-                f"| {name} | {statistics.median(ts) * 1000:.1f} | {p90 * 1000:.1f} | {samples} | "
+                f"| {name} | {statistics.median(ts) * 1000:.1f} | {p90 * 1000:.1f} "
+                f"| {cpu[name] / args.scrapes * 1000:.1f} | {samples} | "
                 f"{len(body)} | {rss_mb(pids[name]):.0f} |"
             )
+        ours_ms = statistics.median(times["nines pgbouncer-exporter"]) * 1000
+        verdict = "met" if ours_ms < 30 else f"missed by {ours_ms - 30:.1f} ms"
+        print(f"\nGoal (issue 18), median under 30 ms at 1,000 pools: {verdict} ({ours_ms:.1f} ms).")
+        print(
+            "\nWhere our scrape's time goes (`stages.py`: one console connection in this process, "
+            "queries in wall time; parsing and rendering in CPU time, best of five):\n"
+        )
+        print("| stage | ms |\n|---|---:|")
+        for stage, took in stages(f"{stats_dsn}?password={STATS_PASSWORD}").items():
+            print(f"| {stage} | {took * 1000:.1f} |")
     finally:
         for c in clients:
             c.close()

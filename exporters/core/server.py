@@ -21,8 +21,7 @@ import ssl
 import sys
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from exporters.core.collect import Collector
 from exporters.core.deadline import DeadlineReader
-from exporters.core.metrics import Family, iter_parts
+from exporters.core.metrics import Family, exposition_chunks
 from exporters.core.webconfig import WebConfigFile
 
 log = logging.getLogger("exporters.http")
@@ -38,7 +37,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Prometheus sends its scrape timeout; answer a little before it gives up.
 _TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 _TIMEOUT_MARGIN = 0.5
-_CHUNK = 1 << 18
 DEFAULT_MAX_REQUESTS = 40
 DEFAULT_READ_TIMEOUT = 10.0
 LISTEN_BACKLOG = 1024
@@ -164,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _metrics(self, families: list[Family]) -> None:
         if self.request_version == "HTTP/1.0":
-            self._send(200, "".join(iter_parts(families)).encode(), CONTENT_TYPE)
+            self._send(200, b"".join(exposition_chunks(families, False)), CONTENT_TYPE)
             return
         # Stream with chunked encoding: the whole text never exists twice in memory.
         gz = "gzip" in self.headers.get("Accept-Encoding", "")
@@ -176,8 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
-        for chunk in _chunks(iter_parts(families), gz):
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        for chunk in exposition_chunks(families, gz):
+            self.wfile.writelines((b"%x\r\n" % len(chunk), chunk, b"\r\n"))
         self.wfile.write(b"0\r\n\r\n")
 
     def do_HEAD(self) -> None:
@@ -281,27 +279,6 @@ def _handshake(sock: ssl.SSLSocket, deadline: float) -> None:
                 raise TimeoutError("TLS handshake not done in time")
     finally:
         sock.setblocking(True)
-
-
-def _chunks(parts: Iterable[str], gz: bool) -> Iterator[bytes]:
-    """Encode (and gzip) text pieces, rendered as they are consumed, into chunks of ~`_CHUNK`."""
-    comp = zlib.compressobj(1, zlib.DEFLATED, 31) if gz else None
-    buf: list[bytes] = []
-    size = 0
-    for part in parts:
-        data = part.encode()
-        if comp is not None:
-            data = comp.compress(data)
-        buf.append(data)
-        size += len(data)
-        if size >= _CHUNK:
-            yield b"".join(buf)
-            buf, size = [], 0
-    if comp is not None:
-        buf.append(comp.flush())
-    tail = b"".join(buf)
-    if tail:
-        yield tail
 
 
 def parse_listen(address: str) -> tuple[str, int]:

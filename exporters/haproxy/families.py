@@ -5,19 +5,23 @@ The hot path formats each row's labels once and passes numeric CSV fields throug
 
 from __future__ import annotations
 
-import math
+import copy
 import re
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from operator import itemgetter
 
-from exporters.core.errors import ParseError
-from exporters.core.metrics import Family, escape_label_value, format_value
+from exporters.core.metrics import Family, escape_label_value
 from exporters.haproxy import states
+from exporters.haproxy.columns import Column, closing, flags, memo_map, number, numeric, seconds
 from exporters.haproxy.mapping import HTTP_CODES, INFO, INFO_FALLBACKS, KIND_PREFIX, MS, NAN, STAT
 from exporters.haproxy.parse import BACKEND, FRONTEND, LISTENER, SERVER, Certificate, StatTable
 
 NS = "haproxy"
+_NAN_FOR_EMPTY = {"": "NaN"}
 _KIND_CODE = {"F": FRONTEND, "B": BACKEND, "S": SERVER, "L": LISTENER}
 _KIND_LETTER = {code: letter for letter, code in _KIND_CODE.items()}
 
@@ -43,27 +47,6 @@ class Options:
         if self.include is not None and not self.include.fullmatch(proxy):
             return False
         return self.exclude is None or not self.exclude.fullmatch(proxy)
-
-
-def number(field: str) -> str | float:
-    """Validate a numeric field: an integer stays text, a decimal becomes a float.
-
-    Raises:
-        ParseError: not a finite number.
-    """
-    if field.isascii() and field.isdigit():
-        return field
-    try:
-        return str(int(field))
-    except ValueError:
-        pass
-    try:
-        value = float(field)
-    except ValueError:
-        raise ParseError(f"not a number: {field[:40]!r}") from None
-    if math.isinf(value):
-        raise ParseError(f"not a finite number: {field[:40]!r}")
-    return value
 
 
 def info_families(info: dict[str, str]) -> list[Family]:
@@ -124,53 +107,98 @@ def _state_family(kind: str, help_: str) -> Family:
     return Family(f"{NS}_{kind}_status", "gauge", help_, ("state",))
 
 
-def _numeric(tails: list[str], values: list[str]) -> tuple[list[str], list[str]]:
-    """Drop empty fields, validate the rest as numbers (one C-level check in the usual case)."""
-    if "" in values:
-        kept = [(t, v) for t, v in zip(tails, values, strict=True) if v]
-        tails = [t for t, _ in kept]
-        values = [v for _, v in kept]
-    joined = "".join(values)
-    if joined.isdigit() and joined.isascii():
-        return tails, values
-    # Validate each distinct value once (columns repeat few values); rewrite only odd ones.
-    fixes = {u: _text(number(u)) for u in set(values) if not ((u.isdigit() and u.isascii()) or u in _PLAIN)}
-    if fixes:
-        values = [fixes.get(v, v) for v in values]
-    return tails, values
+def _heads(kind: str, proxies: Column, names: Column) -> list[str]:
+    """Each row's label text, open (no closing brace): `proxy="p"` or `proxy="p",server="s"`."""
+    esc = escape_label_value
+    px = memo_map(esc, proxies)
+    if kind in (FRONTEND, BACKEND):
+        return [f'proxy="{p}"' for p in px]
+    label = "server" if kind == SERVER else "listener"
+    return [f'proxy="{p}",{label}="{n}"' for p, n in zip(px, memo_map(esc, names), strict=True)]
 
 
-_PLAIN = frozenset(("-1", "NaN"))
+class _Rows:
+    """The rows of one object kind: a picker of their fields from a whole column (one C-level
+    pass), and their label texts without (`open`) and with (`closed`) the closing `} `."""
+
+    def __init__(self, kind: str, indices: list[int], table: StatTable) -> None:
+        self.kind = kind
+        self.data = table.data
+        self.index = table.index()
+        self.total = len(table)
+        self.indices = indices
+        self.take = _picker(indices, self.total)
+        self.open = _heads(kind, self.get("pxname"), self.get("svname"))
+        self.closed = closing(self.open, "} ")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def get(self, name: str) -> Column:
+        """The kind's fields of column `name`; empty fields when HAProxy has no such column."""
+        i = self.index.get(name)
+        return self.take(self.data[i]) if i is not None else [""] * len(self)
+
+    def at(self, i: int) -> Column:
+        """The kind's fields of column number `i`."""
+        return self.take(self.data[i])
+
+    def only(self, mask: list[bool]) -> _Rows:
+        """The rows where `mask` (one flag per row of this kind) is true."""
+        out = copy.copy(self)
+        out.indices = list(compress(self.indices, mask))
+        out.take = _picker(out.indices, self.total)
+        out.open = list(compress(self.open, mask))
+        out.closed = list(compress(self.closed, mask))
+        return out
 
 
-def _text(value: str | float) -> str:
-    return value if isinstance(value, str) else format_value(value)
+def _picker(indices: list[int], total: int) -> Callable[[list[str]], Column]:
+    """A function picking the fields at `indices` (sorted) from a column of `total` rows.
+
+    Servers come in long runs (a backend's servers follow each other): their fields are copied
+    a run at a time, a slice each, which is faster than testing every row.
+    """
+    if len(indices) == total:
+        return lambda column: column
+    runs = _runs(indices)
+    if 8 * len(runs) <= len(indices):
+
+        def pick(column: list[str]) -> Column:
+            out: list[str] = []
+            for start, stop in runs:
+                out += column[start:stop]
+            return out
+
+        return pick
+    if len(indices) == 1:
+        one = indices[0]
+        return lambda column: [column[one]]
+    if not indices:
+        return lambda column: []
+    return itemgetter(*indices)
 
 
-def _seconds(values: list[str]) -> list[str]:
-    """Milliseconds -> seconds; integers by moving the decimal point (no float round trip)."""
-    if values.count("0") == len(values):
-        return values
-    return [
-        (f"{v[:-3] or '0'}.{v[-3:].rjust(3, '0')}" if v != "0" else "0")
-        if v.isdigit() and v.isascii()
-        else format_value(float(v) / 1000.0)
-        for v in values
-    ]
-
-
-def _flags(states_: list[str], labels: list[str], names: tuple[str, ...], fam: Family) -> None:
-    """One series per state name: 1 where the object's state is that name, else 0."""
-    for name in names:
-        suffix = f',state="{name}"}} '
-        fam.columns.append(([lt + suffix for lt in labels], ["1" if s == name else "0" for s in states_]))
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs [start, stop) of sorted row indices."""
+    runs: list[tuple[int, int]] = []
+    start = prev = indices[0] if indices else 0
+    for i in indices[1:]:
+        if i != prev + 1:
+            runs.append((start, prev + 1))
+            start = i
+        prev = i
+    if indices:
+        runs.append((start, prev + 1))
+    return runs
 
 
 class _StatBuilder:
     """One scrape's families for a `show stat` table; call `build()` once.
 
-    Column-wise: rows are grouped by object kind, each row's labels are formatted once, and
-    each metric is a (shared label tails, values) pair rendered by one `str.join`.
+    Column-wise: each kind's rows are copied together once, so a column is one slice; each
+    row's labels are formatted once; each family holds (heads, tails) columns that the writer
+    joins without a Python loop per sample.
     """
 
     def __init__(self, table: StatTable, opts: Options) -> None:
@@ -202,73 +230,42 @@ class _StatBuilder:
         self.active = Family(f"{NS}_server_active", "gauge", "1 for an active (non-backup) server.")
         self.backup = Family(f"{NS}_server_backup", "gauge", "1 for a backup server.")
 
+    def _kinds(self) -> dict[str, list[int]]:
+        """Row indices per object kind, after the proxy filters."""
+        indices: dict[str, list[int]] = {FRONTEND: [], BACKEND: [], SERVER: [], LISTENER: []}
+        sink: list[int] = []
+        get = indices.get
+        types = self.table.column("type")
+        if self.opts.include is None and self.opts.exclude is None:
+            for i, kind in enumerate(types):
+                get(kind, sink).append(i)
+            return indices
+        proxies = self.table.column("pxname")
+        keeps = {p: self.opts.keeps(p) for p in set(proxies)}
+        for i, (kind, proxy) in enumerate(zip(types, proxies, strict=True)):
+            if keeps[proxy]:
+                get(kind, sink).append(i)
+        return indices
+
     def build(self) -> list[Family]:
-        col = self.plan.col
-        pi, si, ti = col["pxname"], col["svname"], col["type"]
-        st = col.get("status")
-        ck = col.get("check_status")
-        opts = self.opts
-        keep: dict[str, bool] = {}
-        rows: dict[str, list[list[str]]] = {FRONTEND: [], BACKEND: [], SERVER: [], LISTENER: []}
-        server_states: list[str] = []
-        server_checks: list[str] = []
-        # backend -> [state counts], [check counts]
-        agg: dict[str, dict[str, int]] = {}
-        agg_check: dict[str, dict[str, int]] = {}
-        for row in self.table.rows:
-            proxy = row[pi]
-            kept = keep.get(proxy)
-            if kept is None:
-                kept = keep[proxy] = opts.keeps(proxy)
-            if not kept:
-                continue
-            kind = row[ti]
-            if kind == SERVER:
-                state = states.server_state(row[st]) if st is not None else ""
-                check = states.check_state(row[ck]) if ck is not None else ""
-                counts = agg.setdefault(proxy, {})
-                counts[state] = counts.get(state, 0) + 1
-                if check:
-                    checks = agg_check.setdefault(proxy, {})
-                    checks[check] = checks.get(check, 0) + 1
-                if opts.proxies_only or (opts.no_maint and state == "MAINT"):
-                    continue
-                server_states.append(state)
-                server_checks.append(check)
-            target = rows.get(kind)
-            if target is not None:
-                target.append(row)
-        esc = escape_label_value
-        labels = {
-            FRONTEND: [f'proxy="{esc(r[pi])}"' for r in rows[FRONTEND]],
-            BACKEND: [f'proxy="{esc(r[pi])}"' for r in rows[BACKEND]],
-            SERVER: [f'proxy="{esc(r[pi])}",server="{esc(r[si])}"' for r in rows[SERVER]],
-            LISTENER: [f'proxy="{esc(r[pi])}",listener="{esc(r[si])}"' for r in rows[LISTENER]],
-        }
-        tails = {k: [lt + "} " for lt in v] for k, v in labels.items()}
-        for kind, kind_rows in rows.items():
-            if not kind_rows:
-                continue
-            kind_tails = tails[kind]
-            for fam, ci, conv in self.plan.steps[kind]:
-                values = list(map(itemgetter(ci), kind_rows))
-                if conv == NAN:
-                    values = [v or "NaN" for v in values]
-                t, v = _numeric(kind_tails, values)
-                if conv == MS:
-                    v = _seconds(v)
-                if v:
-                    self.fams[fam].columns.append((t, v))
-            if kind in self.http:
-                for c, code in HTTP_CODES:
-                    if c in col:
-                        suffix = f',code="{code}"}} '
-                        code_tails = [lt + suffix for lt in labels[kind]]
-                        t, v = _numeric(code_tails, [r[col[c]] for r in kind_rows])
-                        if v:
-                            self.http[kind].columns.append((t, v))
-        self._statuses(rows, labels, st, server_states)
-        self._server_extras(rows[SERVER], labels[SERVER], tails[SERVER], server_checks)
+        indices = self._kinds()
+        kinds = {k: _Rows(k, idx, self.table) for k, idx in indices.items()}
+        servers = kinds[SERVER]
+        server_states = memo_map(states.server_state, servers.get("status"))
+        checks = memo_map(states.check_state, servers.get("check_status"))
+        proxies = servers.get("pxname")
+        agg = Counter(zip(proxies, server_states, strict=True))
+        agg_check = Counter(p for p in zip(proxies, checks, strict=True) if p[1])
+        if self.opts.proxies_only or self.opts.no_maint:
+            keep = [not self.opts.proxies_only and s != "MAINT" for s in server_states]
+            kinds[SERVER] = servers.only(keep)
+            server_states = list(compress(server_states, keep))
+            checks = list(compress(checks, keep))
+        for rows in kinds.values():
+            if len(rows):
+                self._columns(rows)
+        self._statuses(kinds, server_states)
+        self._server_extras(kinds[SERVER], checks)
         return [
             *self.fams,
             *self.status.values(),
@@ -277,95 +274,96 @@ class _StatBuilder:
             *self.http.values(),
             self.active,
             self.backup,
-            *self._aggregates(rows[BACKEND], labels[BACKEND], pi, agg, agg_check),
+            *_aggregates(kinds[BACKEND], agg, agg_check),
         ]
 
-    def _statuses(
-        self,
-        rows: dict[str, list[list[str]]],
-        labels: dict[str, list[str]],
-        st: int | None,
-        server_states: list[str],
-    ) -> None:
-        raw = {k: [r[st] if st is not None else "" for r in v] for k, v in rows.items()}
-        _flags(
-            [states.frontend_state(s) for s in raw[FRONTEND]],
-            labels[FRONTEND],
-            states.FRONTEND_STATES,
-            self.status[FRONTEND],
-        )
-        _flags(
-            [states.backend_state(s) for s in raw[BACKEND]],
-            labels[BACKEND],
-            states.BACKEND_STATES,
-            self.status[BACKEND],
-        )
-        _flags(
-            [states.listener_state(s) for s in raw[LISTENER]],
-            labels[LISTENER],
-            states.LISTENER_STATES,
-            self.status[LISTENER],
-        )
-        _flags(server_states, labels[SERVER], states.SERVER_STATES, self.status[SERVER])
+    def _columns(self, rows: _Rows) -> None:
+        """The plain numeric families of one kind, and its HTTP responses by class."""
+        for fam, ci, conv in self.plan.steps[rows.kind]:
+            values = rows.at(ci)
+            if conv == NAN and "" in values:
+                values = list(map(_NAN_FOR_EMPTY.get, values, values))
+            heads, values = numeric(rows.closed, values)
+            if conv == MS:
+                values = seconds(values)
+            if values:
+                self.fams[fam].columns.append((heads, values))
+        http = self.http.get(rows.kind)
+        if http is None:
+            return
+        for c, code in HTTP_CODES:
+            if c in self.plan.col:
+                heads, values = numeric(rows.open, rows.get(c))
+                if values:
+                    http.columns.append((heads, memo_map(f',code="{code}"}} '.__add__, values)))
 
-    def _server_extras(
-        self, rows: list[list[str]], labels: list[str], tails: list[str], checks: list[str]
-    ) -> None:
+    def _statuses(self, kinds: dict[str, _Rows], server_states: list[str]) -> None:
+        normalise = {
+            FRONTEND: states.frontend_state,
+            BACKEND: states.backend_state,
+            LISTENER: states.listener_state,
+        }
+        names = {
+            FRONTEND: states.FRONTEND_STATES,
+            BACKEND: states.BACKEND_STATES,
+            SERVER: states.SERVER_STATES,
+            LISTENER: states.LISTENER_STATES,
+        }
+        for kind, rows in kinds.items():
+            column = server_states if kind == SERVER else memo_map(normalise[kind], rows.get("status"))
+            for name in names[kind]:
+                self.status[kind].columns.append((rows.open, flags(column, name)))
+
+    def _server_extras(self, rows: _Rows, checks: list[str]) -> None:
         col = self.plan.col
-        ck, cc = col.get("check_status"), col.get("check_code")
-        if ck is not None:
-            checked = [i for i, r in enumerate(rows) if r[ck]]
-            lts = [labels[i] for i in checked]
-            _flags([checks[i] for i in checked], lts, states.CHECK_STATES, self.check)
-            codes = [rows[i][cc] or "0" if cc is not None else "0" for i in checked]
-            t, v = _numeric([tails[i] for i in checked], codes)
-            self.check_code.columns.append((t, v))
+        if "check_status" in col:
+            mask = list(map(bool, rows.get("check_status")))
+            checked = rows.only(mask)
+            column = list(compress(checks, mask))
+            for name in states.CHECK_STATES:
+                self.check.columns.append((checked.open, flags(column, name)))
+            codes = checked.get("check_code") if "check_code" in col else ["0"] * len(checked)
+            if "" in codes:
+                codes = [c or "0" for c in codes]
+            self.check_code.columns.append(numeric(checked.closed, codes))
         for name, fam in (("act", self.active), ("bck", self.backup)):
             if name in col:
-                ci = col[name]
-                fam.columns.append(_numeric(tails, [r[ci] for r in rows]))
+                fam.columns.append(numeric(rows.closed, rows.get(name)))
 
-    @staticmethod
-    def _aggregates(
-        rows: list[list[str]],
-        labels: list[str],
-        pi: int,
-        agg: dict[str, dict[str, int]],
-        agg_check: dict[str, dict[str, int]],
-    ) -> list[Family]:
-        fams = [
-            Family(
-                f"{NS}_backend_agg_server_status",
-                "gauge",
-                "Servers of the backend per normalised state.",
-                ("state",),
-            ),
-            Family(
-                f"{NS}_backend_agg_server_check_status",
-                "gauge",
-                "Servers of the backend per state (promex's deprecated name of agg_server_status).",
-                ("state",),
-            ),
-        ]
-        agg_check_fam = Family(
-            f"{NS}_backend_agg_check_status",
+
+def _aggregates(
+    rows: _Rows, agg: Counter[tuple[str, str]], agg_check: Counter[tuple[str, str]]
+) -> list[Family]:
+    """Per backend, how many of its servers are in each state and each check result."""
+    proxies = rows.get("pxname")
+    fams = [
+        Family(
+            f"{NS}_backend_agg_server_status",
             "gauge",
-            "Servers of the backend per last health check result.",
+            "Servers of the backend per normalised state.",
             ("state",),
-        )
-        proxies = [r[pi] for r in rows]
-        for name in states.SERVER_STATES:
-            suffix = f',state="{name}"}} '
-            t = [lt + suffix for lt in labels]
-            v = [str(agg.get(p, {}).get(name, 0)) for p in proxies]
-            for fam in fams:
-                fam.columns.append((t, v))
-        for name in states.CHECK_STATES:
-            suffix = f',state="{name}"}} '
-            t = [lt + suffix for lt in labels]
-            v = [str(agg_check.get(p, {}).get(name, 0)) for p in proxies]
-            agg_check_fam.columns.append((t, v))
-        return [*fams, agg_check_fam]
+        ),
+        Family(
+            f"{NS}_backend_agg_server_check_status",
+            "gauge",
+            "Servers of the backend per state (promex's deprecated name of agg_server_status).",
+            ("state",),
+        ),
+    ]
+    agg_check_fam = Family(
+        f"{NS}_backend_agg_check_status",
+        "gauge",
+        "Servers of the backend per last health check result.",
+        ("state",),
+    )
+    for name in states.SERVER_STATES:
+        tails = [f',state="{name}"}} {agg[(p, name)]}' for p in proxies]
+        for fam in fams:
+            fam.columns.append((rows.open, tails))
+    for name in states.CHECK_STATES:
+        tails = [f',state="{name}"}} {agg_check[(p, name)]}' for p in proxies]
+        agg_check_fam.columns.append((rows.open, tails))
+    return [*fams, agg_check_fam]
 
 
 def stat_families(table: StatTable, opts: Options | None = None) -> list[Family]:

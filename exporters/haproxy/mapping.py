@@ -131,10 +131,11 @@ STAT: tuple[StatMetric, ...] = (
     StatMetric("weight", "weight", G, "Effective weight (backends: sum of active servers').", "BS"),
     StatMetric("act", "active_servers", G, "Active UP servers with a non-zero weight.", "B"),
     StatMetric("bck", "backup_servers", G, "Backup UP servers with a non-zero weight.", "B"),
-    StatMetric("chkfail", "check_failures_total", C, "Failed health checks.", "S"),
-    StatMetric("chkdown", "check_up_down_total", C, "UP to DOWN transitions.", "BS"),
+    # promex gives NaN for a server without health checks where `show stat` leaves these empty
+    StatMetric("chkfail", "check_failures_total", C, "Failed health checks.", "S", NAN, NAN),
+    StatMetric("chkdown", "check_up_down_total", C, "UP to DOWN transitions.", "BS", RAW, NAN),
     StatMetric("lastchg", "check_last_change_seconds", G, "Seconds since the last change.", "BS"),
-    StatMetric("downtime", "downtime_seconds_total", C, "Seconds spent DOWN.", "BS"),
+    StatMetric("downtime", "downtime_seconds_total", C, "Seconds spent DOWN.", "BS", RAW, NAN),
     StatMetric("qlimit", "queue_limit", G, "Configured maxqueue.", "S", NAN, NAN),
     StatMetric("throttle", "current_throttle", G, "Slowstart throttle percent.", "S", NAN, NAN),
     StatMetric("lbtot", "loadbalanced_total", C, "Times selected by load balancing.", "BS"),
@@ -188,3 +189,10 @@ HTTP_CODES: tuple[tuple[str, str], ...] = (
 )
 
 KIND_PREFIX = {"F": "frontend", "B": "backend", "S": "server", "L": "listener"}
+
+# Every `show stat` column the families read; `parse_stat` keeps these only.
+STAT_COLUMNS: frozenset[str] = frozenset(
+    [m.column for m in STAT]
+    + [c for c, _ in HTTP_CODES]
+    + ["pxname", "svname", "type", "status", "check_status", "check_code", "act", "bck"]
+)

@@ -7,12 +7,13 @@ is a `str` or `None` (SQL NULL). Each function either returns families or raises
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import compress, repeat
 
 from exporters.core.errors import ParseError
-from exporters.core.metrics import Family, format_labels
+from exporters.core.metrics import Family, escape_label_value, format_labels, format_value
+from exporters.core.values import finite
 from exporters.pgbouncer import mapping
 from exporters.pgbouncer.mapping import View
 
@@ -33,9 +34,9 @@ def check_shape(view: str, columns: Sequence[str], rows: Rows) -> dict[str, int]
             raise ParseError(f"{view}: column {i} has no name")
         index.setdefault(name, i)
     width = len(columns)
-    for n, row in enumerate(rows):
-        if len(row) != width:
-            raise ParseError(f"{view}: row {n} has {len(row)} cells, expected {width}")
+    if rows and set(map(len, rows)) != {width}:
+        n, row = next((n, row) for n, row in enumerate(rows) if len(row) != width)
+        raise ParseError(f"{view}: row {n} has {len(row)} cells, expected {width}")
     return index
 
 
@@ -51,9 +52,7 @@ def to_float(view: str, column: str, cell: Cell) -> float:
         value = float(cell)
     except ValueError:
         raise ParseError(f"{view}: column {column} is not a number: {cell[:40]!r}") from None
-    if not math.isfinite(value):
-        raise ParseError(f"{view}: column {column} is not finite: {cell[:40]!r}")
-    return value
+    return finite(value, f"{view}: column {column} ({cell[:40]!r})")
 
 
 def _label(cell: Cell) -> str:
@@ -74,6 +73,10 @@ def _first(index: dict[str, int], names: tuple[str, ...]) -> int | None:
 
 def parse_view(view: View, columns: Sequence[str], rows: Rows, keep: Keep | None = None) -> list[Family]:
     """Turn a tabular view (POOLS, STATS_TOTALS/STATS, DATABASES) into families.
+
+    Column by column: each row's labels are formatted once, each metric's cells are checked
+    and converted once per distinct value, and each family gets one (heads, tails) column that
+    the writer joins without a Python loop per sample.
 
     Args:
         view: the mapping table of the view.
@@ -96,33 +99,131 @@ def parse_view(view: View, columns: Sequence[str], rows: Rows, keep: Keep | None
         if col is None and label.required:
             raise ParseError(f"{view.command}: missing column {label.names[0]!r}")
         label_cols.append(col)
-    key_pos = [lab.name for lab in view.labels].index(view.key)
     label_names = tuple(lab.name for lab in view.labels)
-
-    plans: list[tuple[Family, list[tuple[int, float, str]]]] = []
+    labels = [_label_column(rows, c) for c in label_cols]
+    if keep is not None:
+        kept = list(map(keep, labels[label_names.index(view.key)]))
+        rows = list(compress(rows, kept))
+        labels = [list(compress(column, kept)) for column in labels]
+    heads = label_heads(label_names, labels)
+    families: list[Family] = []
     for metric in view.metrics:
         parts = [
             (col, part.divisor, columns[col])
             for part in metric.parts
             if (col := _first(index, part.names)) is not None
         ]
-        if parts:
-            plans.append((Family(metric.name, metric.type, metric.help, label_names), parts))
-
-    for row in rows:
-        labels = tuple(_label(row[c]) if c is not None else "" for c in label_cols)
-        if keep is not None and not keep(labels[key_pos]):
+        if not parts:
             continue
-        label_text = format_labels(label_names, labels)  # once per row, for all its metrics
-        for family, parts in plans:
-            sample = _sample(view.command, row, parts)
-            if sample is not None:
-                family.text_rows.append((label_text, sample))
-    return [family for family, _ in plans]
+        family = Family(metric.name, metric.type, metric.help, label_names)
+        if heads is None:  # a row without any label: the row-wise writer leaves out the braces
+            for lv, row in zip(zip(*labels, strict=True), rows, strict=True):
+                value = _row_sum(view.command, row, parts)
+                if value is not None:
+                    family.text_rows.append((format_labels(label_names, lv), value))
+        else:
+            family.columns.append(_values(view.command, rows, heads, parts))
+        families.append(family)
+    return families
 
 
-def _sample(view: str, row: Sequence[Cell], parts: list[tuple[int, float, str]]) -> float | str | None:
-    """The value of one metric in one row: a plain integer cell is passed on as is."""
+def _label_column(rows: Rows, col: int | None) -> list[str]:
+    """The cells of a label column, NULL as "" (one C-level check when all are text)."""
+    if col is None:
+        return [""] * len(rows)
+    cells = [row[col] for row in rows]
+    try:
+        "".join(cells)  # type: ignore[arg-type]
+    except TypeError:  # NULL, or not text (then a ParseError)
+        return [_label(c) for c in cells]
+    return cells  # type: ignore[return-value]
+
+
+def label_heads(names: Sequence[str], columns: Sequence[list[str]]) -> list[str] | None:
+    """Each row's label text closed by `} ` (labels with an empty value left out, as
+    `format_labels` does); None when some row has no label at all."""
+    esc = escape_label_value
+    frags = [
+        memo_map(lambda v, n=name: f'{n}="{esc(v)}"' if v else "", column)  # type: ignore[misc]
+        for name, column in zip(names, columns, strict=True)
+    ]
+    if not frags:
+        return None
+    if any("" in f for f in frags):
+        texts = [",".join(x for x in row if x) for row in zip(*frags, strict=True)]
+    else:
+        texts = list(map(",".join, zip(*frags, strict=True)))
+    if "" in texts:
+        return None
+    return [t + "} " for t in texts]
+
+
+def memo_map(func: Callable[[str], str], column: Sequence[str]) -> list[str]:
+    """`[func(v) for v in column]`, calling `func` once per distinct value."""
+    table = {v: func(v) for v in set(column)}
+    return list(map(table.__getitem__, column))
+
+
+def _values(
+    view: str, rows: Rows, heads: list[str], parts: list[tuple[int, float, str]]
+) -> tuple[list[str], list[str]]:
+    """(heads, formatted values) of one metric, rows whose cells are all NULL left out."""
+    if len(parts) > 1:
+        sums = _sums(view, rows, parts)
+        kept = [v is not None for v in sums]
+        return list(compress(heads, kept)), _formatted([v for v in sums if v is not None])
+    col, divisor, name = parts[0]
+    cells = [row[col] for row in rows]
+    if None in cells:
+        kept = [c is not None for c in cells]
+        heads = list(compress(heads, kept))
+        cells = list(compress(cells, kept))
+    texts: list[str] = cells  # type: ignore[assignment]
+    try:
+        joined = "".join(texts)
+    except TypeError:
+        bad = next(c for c in cells if not isinstance(c, str))
+        raise ParseError(f"{view}: column {name} holds {type(bad).__name__}, not text") from None
+    if divisor == 1.0:
+        if joined.isdigit() and joined.isascii():
+            return heads, texts
+        return heads, memo_map(lambda c: _integer_text(c) or format_value(to_float(view, name, c)), texts)
+    return heads, memo_map(lambda c: format_value(to_float(view, name, c) / divisor), texts)
+
+
+def _integer_text(cell: str) -> str:
+    """The cell itself if it is a plain unsigned integer, else ""."""
+    return cell if cell.isascii() and cell.isdigit() else ""
+
+
+def _sums(view: str, rows: Rows, parts: list[tuple[int, float, str]]) -> list[float | None]:
+    """Per row, the sum of a metric's non-NULL parts in order (None where all are NULL)."""
+    columns = []
+    for col, divisor, name in parts:
+        cells = [row[col] for row in rows]
+        try:
+            table = {c: None if c is None else to_float(view, name, c) / divisor for c in set(cells)}
+        except TypeError:  # an unhashable cell
+            raise ParseError(f"{view}: column {name} holds a value that is not text") from None
+        columns.append(list(map(table.__getitem__, cells)))
+    sums: list[float | None] = []
+    for values in zip(*columns, strict=True):
+        total: float | None = None
+        for v in values:
+            if v is not None:
+                total = (total or 0.0) + v
+        sums.append(total)
+    return sums
+
+
+def _formatted(values: list[float]) -> list[str]:
+    """`format_value` of each value, once per distinct value."""
+    table = {v: format_value(v) for v in set(values)}
+    return list(map(table.__getitem__, values))
+
+
+def _row_sum(view: str, row: Sequence[Cell], parts: list[tuple[int, float, str]]) -> float | str | None:
+    """The value of one metric in one row: the sum of its non-NULL parts (None if none)."""
     if len(parts) == 1:
         col, divisor, name = parts[0]
         cell = row[col]
@@ -233,12 +334,10 @@ def aggregate_connections(
         app = index.get("application_name")
         cols.append(-1 if app is None else app)
     cols.append(index["state"])
-    counts: Counter[tuple[str, ...]] = Counter()
-    for row in rows:
-        key = tuple("" if c < 0 else _label(row[c]) for c in cols)
-        if keep is not None and not keep(key[0]):
-            continue
-        counts[key] += 1
+    keys = list(zip(*(_label_column(rows, None if c < 0 else c) for c in cols), strict=True))
+    if keep is not None:
+        keys = [k for k in keys if keep(k[0])]
+    counts = Counter(keys)
     labels = (
         ("database", "user", "application_name", "state")
         if application_name
@@ -282,23 +381,44 @@ def pool_utilization(pools: Table, databases: Table, keep: Keep | None = None) -
     index = check_shape("SHOW POOLS", pools[0], pools[1])
     if "database" not in index or "user" not in index:
         raise ParseError("SHOW POOLS: missing column 'database' or 'user'")
-    db_col, user_col = index["database"], index["user"]
-    server_cols = [(index[c], c) for c in POOL_SERVER_COLUMNS if c in index]
+    rows = pools[1]
+    databases_ = _label_column(rows, index["database"])
     family = Family(
         mapping.UTILIZATION_METRIC,
         "gauge",
         "Server connections of the pool (active, idle, used, tested, login) over the database's pool_size.",
         ("database", "user"),
     )
-    for row in pools[1]:
-        database = _label(row[db_col])
-        if keep is not None and not keep(database):
-            continue
-        size = sizes.get(database, 0.0)
-        if size > 0:
-            used = sum(to_float("SHOW POOLS", c, row[i]) for i, c in server_cols if row[i] is not None)
-            family.add((database, _label(row[user_col])), used / size)
+    kept = [size > 0 for size in map(sizes.get, databases_, repeat(0.0))]
+    if keep is not None:
+        kept = [k and keep(d) for k, d in zip(kept, databases_, strict=True)]
+    rows, databases_ = list(compress(rows, kept)), list(compress(databases_, kept))
+    users = _label_column(rows, index["user"])
+    counts = [
+        _numbers("SHOW POOLS", c, [row[index[c]] for row in rows]) for c in POOL_SERVER_COLUMNS if c in index
+    ]
+    used = map(sum, zip(*counts, strict=True)) if counts else repeat(0, len(rows))
+    ratios = [u / sizes[d] for u, d in zip(used, databases_, strict=True)]
+    heads = label_heads(family.labels, [databases_, users])
+    if heads is None:
+        for d, u, ratio in zip(databases_, users, ratios, strict=True):
+            family.add((d, u), ratio)
+    else:
+        family.columns.append((heads, _formatted(ratios)))
     return [family]
+
+
+def _numbers(view: str, column: str, cells: list[Cell]) -> list[float]:
+    """The cells as floats, NULL as 0 (each distinct cell parsed once).
+
+    Raises:
+        ParseError: a cell that is not a finite number.
+    """
+    try:
+        table = {c: 0.0 if c is None else to_float(view, column, c) for c in set(cells)}
+    except TypeError:  # an unhashable cell
+        raise ParseError(f"{view}: column {column} holds a value that is not text") from None
+    return list(map(table.__getitem__, cells))
 
 
 POOL_SERVER_COLUMNS = ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login")

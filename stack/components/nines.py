@@ -13,6 +13,7 @@ from stack.components.keepalived import exporter_targets as keepalived_targets
 from stack.components.patroni import NODES, rest_name
 from stack.components.pgbouncer import INSTANCES as PGBOUNCERS
 from stack.components.pgbouncer import STATS_USER, PgBouncer
+from stack.components.victoria import query_url
 from stack.layout import REPO
 from stack.runbook_links import runbooks_url
 
@@ -145,7 +146,7 @@ class SloApi(Component):
         lay.path("sloapi").mkdir(parents=True, exist_ok=True)
         env.update(
             {
-                "SLOAPI_PROMETHEUS_URL": f"http://{lay.addr('prometheus')}",
+                "SLOAPI_PROMETHEUS_URL": query_url(lay),
                 "SLOAPI_DATABASE_URL": f"sqlite:///{lay.path('sloapi', 'sloapi.db')}",
                 "SLOAPI_SMTP_HOST": "127.0.0.1",
                 "SLOAPI_SMTP_PORT": str(lay.port("smtp")),

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from exporters.core.logs import mask
 from exporters.core.metrics import (
     Family,
+    exposition_chunks,
     format_labels,
     merge,
     parse_label_text,
@@ -88,3 +89,43 @@ def test_mask_hides_secrets(raw: str, secret: str) -> None:
     masked = mask(raw)
     assert secret not in masked
     assert "***" in masked
+
+
+def column_family() -> Family:
+    fam = Family("x_status", "gauge", "Status.", ("proxy", "state"))
+    heads = ['proxy="a"', 'proxy="b\\\\c"', 'proxy="d\\"e"']
+    fam.columns.append((heads, [',state="UP"} 1', ',state="UP"} 0', ',state="UP"} 0']))
+    fam.columns.append(([h + "} " for h in heads], ["5", "NaN", "0.25"]))
+    fam.columns.append(([], []))
+    return fam
+
+
+def test_columns_render_as_one_line_per_sample() -> None:
+    fam = column_family()
+    plain = render([fam]).decode().splitlines()[2:]
+    assert plain == [
+        'x_status{proxy="a",state="UP"} 1',
+        'x_status{proxy="b\\\\c",state="UP"} 0',
+        'x_status{proxy="d\\"e",state="UP"} 0',
+        'x_status{proxy="a"} 5',
+        'x_status{proxy="b\\\\c"} NaN',
+        'x_status{proxy="d\\"e"} 0.25',
+    ]
+    labelled = render(merge([fam.with_labels({"target": "t"})])).decode().splitlines()[2]
+    assert labelled == 'x_status{target="t",proxy="a",state="UP"} 1'
+    assert sample_value([fam], "x_status", {"proxy": 'd"e', "state": "UP"}) == 0
+    assert sample_value([fam], "x_status", {"proxy": "b\\c"}) != sample_value(
+        [fam], "x_status", {"proxy": "a"}
+    )
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_exposition_chunks_hold_the_rendered_text(gz: bool) -> None:
+    import gzip
+
+    families = [*sample_families(), column_family()] * 300
+    chunks = list(exposition_chunks(families, gz, size=4096))
+    body = b"".join(chunks)
+    assert (gzip.decompress(body) if gz else body) == render(families)
+    assert len(chunks) > 1 or gz  # a compressor may hold repetitive text until the end
+    assert all(len(c) >= 4096 for c in chunks[:-1])

@@ -135,7 +135,7 @@ class HAProxy:
 
     def stat(self) -> dict[tuple[str, str], dict[str, str]]:
         """`show stat` as {(proxy, server): {column: field}}."""
-        table = parse_stat(split_answers(self.admin("show stat"), 1)[0])
+        table = parse_stat(split_answers(self.admin("show stat"), 1)[0], keep=None)
         return {(r[0], r[1]): dict(zip(table.columns, r, strict=True)) for r in table.rows}
 
     def status(self, proxy: str, server: str) -> str:

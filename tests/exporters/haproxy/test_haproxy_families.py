@@ -121,9 +121,9 @@ def test_promtool_is_silent(version: str) -> None:
 
 
 def test_milliseconds_become_seconds_exactly() -> None:
-    from exporters.haproxy.families import _seconds
+    from exporters.haproxy.columns import seconds
 
-    assert _seconds(["0", "5", "42", "1000", "1234", "12.5"]) == [
+    assert seconds(["0", "5", "42", "1000", "1234", "12.5"]) == [
         "0",
         "0.005",
         "0.042",
@@ -135,13 +135,14 @@ def test_milliseconds_become_seconds_exactly() -> None:
 
 def test_numeric_columns_are_validated() -> None:
     from exporters.core.errors import ParseError
-    from exporters.haproxy.families import _numeric
+    from exporters.haproxy.columns import numeric
 
     tails = ["a} ", "b} ", "c} ", "d} ", "e} "]
-    assert _numeric(tails, ["1", "", "-1", "NaN", "\u0661\u0662"]) == (
+    assert numeric(tails, ["1", "", "-1", "NaN", "\u0661\u0662"]) == (
         ["a} ", "c} ", "d} ", "e} "],
         ["1", "-1", "NaN", "12"],
     )
-    assert _numeric(tails[:2], ["2.50", "7"]) == (tails[:2], ["2.5", "7"])
+    assert numeric(tails[:2], ["2.50", "7"]) == (tails[:2], ["2.5", "7"])
+    assert numeric(tails[:2], ("3", "4")) == (tails[:2], ("3", "4"))
     with pytest.raises(ParseError):
-        _numeric(tails[:2], ["1", "1-2"])
+        numeric(tails[:2], ["1", "1-2"])

@@ -46,7 +46,7 @@ def test_stat_without_type_column_derives_it() -> None:
 
 
 def test_stat_quoted_field_with_comma() -> None:
-    table = parse_stat('# pxname,svname,check_desc,\napp,s1,"bad, very bad",')
+    table = parse_stat('# pxname,svname,check_desc,\napp,s1,"bad, very bad",', keep=None)
     assert table.rows[0][2] == "bad, very bad"
 
 
@@ -132,3 +132,19 @@ def test_check_state() -> None:
     assert states.check_state("L4CON") == "L4CON"
     assert states.check_state("INI") == ""
     assert states.check_state("") == ""
+
+
+def test_stat_blocks_and_kept_columns() -> None:
+    # more rows than one split block, and a quoted comma forcing the row-by-row path
+    header = "# pxname,svname,scur,addr,status,type,"
+    rows = [f"be{i // 25},s{i % 25},{i},10.0.0.{i % 250}:80,UP,2," for i in range(2600)]
+    table = parse_stat("\n".join([header, *rows]) + "\n")
+    assert table.columns == ("pxname", "svname", "scur", "status", "type")  # addr is not read
+    assert len(table) == 2600
+    assert table.column("scur") == [str(i) for i in range(2600)]
+    assert table.rows[2599] == ["be103", "s24", "2599", "UP", "2"]
+    every = parse_stat("\n".join([header, *rows]), keep=None)
+    assert every.column("addr")[7] == "10.0.0.7:80"
+    quoted = parse_stat("\n".join([header, *rows, 'x,y,1,"a,b",UP,2,']), keep=None)
+    assert quoted.rows[-1] == ["x", "y", "1", "a,b", "UP", "2", ""]
+    assert quoted.rows[:-1] == every.rows
