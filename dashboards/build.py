@@ -12,6 +12,7 @@ from pathlib import Path
 
 import board_etcd
 import board_haproxy
+import board_keepalived
 import board_overview
 import board_patroni
 import board_pgbouncer
@@ -27,6 +28,7 @@ BOARDS: dict[str, Callable[[], Dashboard]] = {
     "patroni": board_patroni.build,
     "etcd": board_etcd.build,
     "slo": board_slo.build,
+    "keepalived": board_keepalived.build,
 }
 
 

@@ -23,6 +23,7 @@ UIDS = {
     "patroni.json": "nines-patroni",
     "etcd.json": "nines-etcd",
     "slo.json": "nines-slo",
+    "keepalived.json": "nines-keepalived",
 }
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
