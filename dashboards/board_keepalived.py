@@ -56,7 +56,14 @@ def _holders() -> list[Item]:
             "Nodes in MASTER state for each VRRP instance: exactly 1 is healthy, 0 means nobody "
             "answers on the VIP, 2 is split brain.",
             "none",
-            [q(f"count by (iname) (keepalived_vrrp_state{{{VRRP}}} == 2) or on () vector(0)", "{{iname}}")],
+            [
+                # nodes (not addresses) in MASTER per instance; 0 for an instance with none
+                q(
+                    f"count by (iname) (max by (iname, target) (keepalived_vrrp_state{{{VRRP}}}) == 2)"
+                    f" or max by (iname) (keepalived_vrrp_state{{{VRRP}}}) * 0",
+                    "{{iname}}",
+                )
+            ],
             width=8,
             mappings=MASTERS,
             thresholds=[(None, "red"), (1, "green"), (2, "red")],
