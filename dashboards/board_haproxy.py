@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from builders import Item, Row, board, q, stat_panel, state_timeline_panel, timeseries_panel, value_map
-from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance, label_var
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES, instance, label_var
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="haproxy", cluster=~"$cluster", instance=~"$instance", target=~"$target"'
@@ -236,6 +236,6 @@ def build() -> Dashboard:
             label_var("target", "HAProxy node", "haproxy_up", "target"),
             label_var("backend", "Backend", "haproxy_backend_active_servers", "proxy"),
         ],
-        annotations=ANNOTATIONS,
+        annotations=[*ANNOTATIONS, VIP_MOVES],
         tags=["haproxy"],
     )

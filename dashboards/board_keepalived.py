@@ -11,7 +11,6 @@ from __future__ import annotations
 from builders import (
     Item,
     Row,
-    annotation,
     board,
     q,
     stat_panel,
@@ -19,7 +18,7 @@ from builders import (
     timeseries_panel,
     value_map,
 )
-from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance, label_var
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES, instance, label_var
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
@@ -38,14 +37,6 @@ VRRP_STATE = value_map(
 MASTERS = value_map((0, "NO MASTER", "red"), (1, "OK", "green"), (2, "SPLIT BRAIN", "red"))
 PRESENT = value_map((0, "MISSING", "red"), (1, "PRESENT", "green"))
 SCRIPT = value_map((0, "BAD", "red"), (1, "GOOD", "green"))
-
-VIP_MOVES = annotation(
-    "VIP moves",
-    'increase(keepalived_become_master_total{job="keepalived", cluster=~"$cluster"}[1m]) > 0',
-    "{{target}} became master of {{iname}}",
-    "A VRRP transition to MASTER: the floating IP moved to this node.",
-    "purple",
-)
 
 
 def _holders() -> list[Item]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from builders import Item, Row, board, q, query_variable, stat_panel, timeseries_panel, value_map
-from common import ANNOTATIONS, CLUSTER, UP_DOWN
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 C = 'cluster=~"$cluster", instance=~"$instance"'
@@ -166,6 +166,6 @@ def build() -> Dashboard:
                 include_all=True,
             ),
         ],
-        annotations=ANNOTATIONS,
+        annotations=[*ANNOTATIONS, VIP_MOVES],
         tags=["overview"],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from builders import Item, Row, board, q, stat_panel, timeseries_panel
-from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance, label_var
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES, instance, label_var
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="pgbouncer", cluster=~"$cluster", instance=~"$instance", target=~"$target"'
@@ -167,6 +167,6 @@ def build() -> Dashboard:
             label_var("target", "PgBouncer", "pgbouncer_up", "target"),
             label_var("database", "Database", "pgbouncer_pools_client_active_connections", "database"),
         ],
-        annotations=ANNOTATIONS,
+        annotations=[*ANNOTATIONS, VIP_MOVES],
         tags=["pgbouncer"],
     )

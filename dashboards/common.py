@@ -46,6 +46,15 @@ HAPROXY_STATE_CHANGES = annotation(
     "orange",
 )
 
+# on the boards of the components behind a floating IP
+VIP_MOVES = annotation(
+    "VIP moves",
+    'increase(keepalived_become_master_total{job="keepalived", cluster=~"$cluster"}[1m]) > 0',
+    "{{target}} became master of {{iname}}",
+    "A VRRP transition to MASTER: the floating IP moved to this node.",
+    "purple",
+)
+
 ANNOTATIONS = [FAILOVERS, HAPROXY_STATE_CHANGES]
 
 UP_DOWN = value_map((0, "DOWN", "red"), (1, "UP", "green"))

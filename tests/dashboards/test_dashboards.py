@@ -100,6 +100,13 @@ def test_failovers_and_haproxy_state_changes_are_annotations(name: str) -> None:
     assert annotations["Failovers"]["datasource"] == DATASOURCE
 
 
+@pytest.mark.parametrize("name", ["overview.json", "haproxy.json", "pgbouncer.json", "keepalived.json"])
+def test_boards_behind_a_floating_ip_mark_its_moves(name: str) -> None:
+    annotations = {a["name"]: a for a in BOARDS[name]["annotations"]["list"]}
+    assert "keepalived_become_master_total" in annotations["VIP moves"]["expr"]
+    assert annotations["VIP moves"]["datasource"] == DATASOURCE
+
+
 def test_overview_follows_a_request_through_each_hop() -> None:
     titles = [p["title"] for p in _panels(BOARDS["overview.json"])]
     hops = [t for t in titles if re.match(r"\d\. ", t)]
