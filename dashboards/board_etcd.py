@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from builders import Item, Row, board, q, stat_panel, timeseries_panel
+from builders import RATE_INTERVAL, Item, Row, board, q, stat_panel, timeseries_panel
 from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="etcd", cluster=~"$cluster", instance=~"$instance"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 
 def _p99(histogram: str) -> str:

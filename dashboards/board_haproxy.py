@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from builders import Item, Row, board, q, stat_panel, state_timeline_panel, timeseries_panel, value_map
+from builders import (
+    RATE_INTERVAL,
+    Item,
+    Row,
+    board,
+    q,
+    stat_panel,
+    state_timeline_panel,
+    timeseries_panel,
+    value_map,
+)
 from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES, instance, label_var
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="haproxy", cluster=~"$cluster", instance=~"$instance", target=~"$target"'
 BE = f'{SEL}, proxy=~"$backend"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 SERVER_STATE = value_map(
     (0, "DOWN", "red"),

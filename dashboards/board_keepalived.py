@@ -9,6 +9,7 @@ PgBouncer pair).
 from __future__ import annotations
 
 from builders import (
+    RATE_INTERVAL,
     Item,
     Row,
     board,
@@ -24,7 +25,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="keepalived", cluster=~"$cluster", instance=~"$instance", target=~"$target"'
 VRRP = f'{SEL}, iname=~"$vrrp_instance"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 # the labels that name one VRRP instance on one node
 NODE_INSTANCE = "cluster, instance, job, target, iname, intf, vrid"
 

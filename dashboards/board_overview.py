@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from builders import Item, Row, board, q, query_variable, stat_panel, timeseries_panel, value_map
+from builders import (
+    RATE_INTERVAL,
+    Item,
+    Row,
+    board,
+    q,
+    query_variable,
+    stat_panel,
+    timeseries_panel,
+    value_map,
+)
 from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
@@ -10,7 +20,7 @@ C = 'cluster=~"$cluster", instance=~"$instance"'
 HA = f'job="haproxy", {C}'
 APP = f'{HA}, proxy!~".*pg_.*"'
 PRIMARY = f'{HA}, proxy=~".*pg_primary.*"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 PRIMARIES = value_map((0, "NO PRIMARY", "red"), (1, "OK", "green"), (2, "SPLIT BRAIN", "red"))
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from builders import Item, Row, board, q, stat_panel, timeseries_panel
+from builders import RATE_INTERVAL, Item, Row, board, q, stat_panel, timeseries_panel
 from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES, instance, label_var
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="pgbouncer", cluster=~"$cluster", instance=~"$instance", target=~"$target"'
 DB = f'{SEL}, database=~"$database"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 
 def _by_db(metric: str) -> str:
