@@ -1,0 +1,225 @@
+"""docker-compose.yml is valid Compose and its users, volumes, sockets and secrets fit together.
+
+No Docker engine runs here (nor in CI), so nothing is started: the file is validated against the
+Compose Specification's JSON schema (tests/fixtures/compose/), and file ownership is worked out
+the way the kernel would from what the file says: who each service runs as, what the one-shot
+`init` service does to each volume, the HAProxy stats socket's mode and group, and the secrets.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from stack.layout import REPO
+
+SCHEMA = json.loads((REPO / "tests" / "fixtures" / "compose" / "compose-spec.json").read_text())
+COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+# services that run as root: etcd's image has no other user; init prepares the volumes
+ROOT = {"init", "etcd-1", "etcd-2", "etcd-3"}
+CHOWN = re.compile(r"chown (\d+):(\d+) (\S+) && chmod ([0-7]{3,4}) (\S+)")
+R, W, X = 4, 2, 1
+
+
+@dataclass(frozen=True)
+class Node:
+    """A file or directory as init leaves it."""
+
+    uid: int
+    gid: int
+    mode: int
+
+
+@dataclass(frozen=True)
+class Who:
+    """A process's credentials: its uid and every gid it holds."""
+
+    uid: int
+    gids: frozenset[int]
+
+
+def _who(service: dict[str, Any]) -> Who:
+    uid, gid = (int(x) for x in service["user"].split(":"))
+    return Who(uid, frozenset({gid, *(int(g) for g in service.get("group_add", []))}))
+
+
+def may(who: Who, node: Node, want: int) -> bool:
+    """Unix permission check (no ACLs): owner bits, else group bits, else other bits."""
+    if who.uid == 0:
+        return True
+    if who.uid == node.uid:
+        bits = node.mode >> 6
+    elif node.gid in who.gids:
+        bits = node.mode >> 3
+    else:
+        bits = node.mode
+    return bits & want == want
+
+
+def _prepared() -> dict[str, Node]:
+    """Path under /volumes -> owner and mode, from init's script."""
+    if "init" not in SERVICES:
+        return {}
+    script = SERVICES["init"]["command"][-1]
+    nodes = {}
+    for uid, gid, path, mode, path2 in CHOWN.findall(script):
+        assert path == path2, f"init chowns {path} but chmods {path2}"
+        nodes[path.removeprefix("/volumes/")] = Node(int(uid), int(gid), int(mode, 8))
+    return nodes
+
+
+PREPARED = _prepared()
+
+
+def _named_mounts(service: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(volume, container path, read-only) for each named volume the service mounts."""
+    out = []
+    for spec in service.get("volumes", []):
+        source, target, *opts = spec.split(":")
+        if not source.startswith((".", "/")):
+            out.append((source, target, "ro" in opts))
+    return out
+
+
+def test_the_file_is_valid_against_the_compose_spec_schema() -> None:
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+    errors = [f"{e.json_path}: {e.message}" for e in jsonschema.Draft7Validator(SCHEMA).iter_errors(COMPOSE)]
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("services", "sloapi", "netwrok_mode"), "host"),
+        (("services", "sloapi", "volumes"), "sloapi:/var/lib/nines"),
+        (("secrets", "monitor", "environmnet"), "X"),
+    ],
+)
+def test_the_schema_rejects_a_broken_file(path: tuple[str, ...], value: Any) -> None:
+    broken = copy.deepcopy(COMPOSE)
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(broken))
+
+
+def test_needs_compose_v2_and_the_readme_says_which() -> None:
+    # top-level `name` and secrets from the environment: Debian's docker-compose 1.29 rejects both
+    assert COMPOSE["name"] == "nines"
+    assert all("environment" in s for s in COMPOSE["secrets"].values())
+    readme = (REPO / "README.md").read_text()
+    assert re.search(r"`docker-compose.yml`.*Compose v2\.23 or later", readme)
+
+
+def test_every_service_but_the_root_ones_names_a_user() -> None:
+    for name, service in SERVICES.items():
+        if name in ROOT or "user" in service or name in {"alertmanager", "grafana", "pgbouncer"}:
+            continue
+        pytest.fail(f"{name} runs as its image's default user; name it in stack/docker.py")
+    assert SERVICES.get("init", {}).get("user") == "0:0", "no init service prepares the volumes as root"
+    assert not [n for n, s in SERVICES.items() if s.get("user", "").startswith("0:") and n != "init"]
+
+
+def test_each_volume_a_service_writes_is_prepared_for_its_user() -> None:
+    checked = 0
+    for name, service in SERVICES.items():
+        if name in ROOT:
+            continue
+        for volume, target, read_only in _named_mounts(service):
+            assert volume in PREPARED, f"{name} mounts {volume}, which init does not prepare"
+            assert "init" in service.get("depends_on", {}), f"{name} may start before init"
+            assert service["depends_on"]["init"]["condition"] == "service_completed_successfully"
+            want = R | X if read_only else R | W | X
+            assert may(_who(service), PREPARED[volume], want), f"{name} cannot use {volume} at {target}"
+            checked += 1
+    assert checked >= 9
+
+
+def test_no_volume_is_written_by_two_users() -> None:
+    writers: dict[str, set[str]] = {}
+    for name, service in SERVICES.items():
+        for volume, _, read_only in _named_mounts(service):
+            if not read_only and name != "init":
+                writers.setdefault(volume, set()).add(service.get("user", "root"))
+    assert {v: u for v, u in writers.items() if len(u) > 1} == {}
+
+
+def test_the_haproxy_exporter_can_reach_the_stats_sockets_haproxy_creates() -> None:
+    exporter = _who(SERVICES["haproxy-exporter"])
+    targets = yaml.safe_load((REPO / "docker" / "exporters" / "haproxy-exporter.yml").read_text())["targets"]
+    for target in targets:
+        path = target["address"].removeprefix("unix:")
+        name = target["name"]
+        haproxy = _who(SERVICES[name])
+        mounts = {t: v for v, t, _ in _named_mounts(SERVICES[name])}
+        directory = path.rsplit("/", 1)[0]
+        assert mounts.get(directory) == "haproxy-run", f"{name} does not put its socket in haproxy-run"
+        assert ("haproxy-run", directory, True) in _named_mounts(SERVICES["haproxy-exporter"])
+        cfg = (REPO / "docker" / "haproxy" / f"{name}.cfg").read_text()
+        m = re.search(rf"stats socket {re.escape(path)} mode ([0-7]+) gid (\d+) ", cfg)
+        assert m, f"{name}: no stats socket with mode and gid at {path}"
+        mode, gid = int(m.group(1), 8), int(m.group(2))
+        assert gid in haproxy.gids, f"{name} runs as {haproxy} and cannot give its socket gid {gid}"
+        socket = Node(haproxy.uid, gid, mode)
+        assert may(haproxy, PREPARED["haproxy-run"], W | X), f"{name} cannot create its socket"
+        assert may(exporter, PREPARED["haproxy-run"], X), "the exporter cannot enter the socket directory"
+        assert may(exporter, socket, R | W), "the exporter cannot connect to the socket (needs write)"
+        assert not may(Who(65534, frozenset({65534})), socket, W), "any user could drive HAProxy"
+
+
+def test_haproxy_reads_its_certificate_and_nobody_else_can() -> None:
+    for name in ("haproxy-a", "haproxy-b"):
+        haproxy = _who(SERVICES[name])
+        assert ("tls", "/etc/haproxy/tls", True) in _named_mounts(SERVICES[name])
+        assert may(haproxy, PREPARED["tls"], R | X)
+        assert may(haproxy, PREPARED["tls/web.pem"], R)
+    stranger = Who(10001, frozenset({10001}))
+    assert not may(stranger, PREPARED["tls/web.pem"], R), "the private key is world-readable"
+    assert "umask 077" in SERVICES["init"]["command"][-1]
+
+
+def test_each_exporter_gets_exactly_the_secrets_it_reads_owned_by_its_user() -> None:
+    for name in ("haproxy-exporter", "pgbouncer-exporter", "patroni-exporter"):
+        service = SERVICES[name]
+        config = yaml.safe_load((REPO / "docker" / "exporters" / f"{name}.yml").read_text())
+        read = {
+            t["password_file"].removeprefix("/run/secrets/")
+            for t in config["targets"]
+            if "password_file" in t
+        }
+        given = {s["source"]: s for s in service.get("secrets", [])}
+        assert set(given) == read, name
+        who = _who(service)
+        for secret in given.values():
+            assert secret["source"] in COMPOSE["secrets"]
+            node = Node(int(secret["uid"]), int(secret["gid"]), secret["mode"])
+            assert node.mode == 0o400, f"{name}: {secret['source']} mode {oct(node.mode)}"
+            assert may(who, node, R), f"{name} cannot read {secret['source']}"
+
+
+def _dockerfile_user() -> tuple[str, str, str]:
+    text = (REPO / "docker" / "nines.Dockerfile").read_text()
+    useradd = re.search(r"useradd .*--uid (\d+)", text.replace("\\\n", " "))
+    groupadd = re.search(r"groupadd .*--gid (\d+)", text)
+    final_user = re.findall(r"^USER (\S+)$", text, re.MULTILINE)[-1]
+    assert useradd and groupadd
+    return useradd.group(1), groupadd.group(1), final_user
+
+
+def test_the_nines_image_runs_as_the_user_compose_names() -> None:
+    uid, gid, final_user = _dockerfile_user()
+    assert final_user == f"{uid}:{gid}"
+    nines = [
+        n for n, s in SERVICES.items() if s.get("build", {}).get("dockerfile") == "docker/nines.Dockerfile"
+    ]
+    assert len(nines) >= 8
+    assert {SERVICES[n]["user"] for n in nines} == {f"{uid}:{gid}"}
