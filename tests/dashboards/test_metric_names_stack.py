@@ -39,22 +39,6 @@ OWNERS = {
     "slo:": "prometheus",
     "sloth_": "prometheus",
 }
-# PENDING, to remove once the stack runs the keepalived exporter: a job the dashboards already use
-# while the stack does not scrape it yet, with the names its exporter promises. While the job is
-# not up, its names are checked against this list only; once it is up, against the stack.
-PENDING = {
-    "keepalived": {
-        "keepalived_up",
-        "keepalived_vrrp_state",
-        "keepalived_become_master_total",
-        "keepalived_release_master_total",
-        "keepalived_vrrp_base_priority",
-        "keepalived_vrrp_effective_priority",
-        "keepalived_vrrp_last_transition_timestamp_seconds",
-        "keepalived_vrrp_vip_present",
-        "keepalived_script_status",
-    }
-}
 # Either name of a pair is enough: the exporter emits one or the other (see rules/patroni.rules.yml).
 ALTERNATIVES = [{"patroni_replication_replay_lag_seconds", "patroni_replication_replay_lag_estimate_seconds"}]
 
@@ -100,8 +84,7 @@ def test_referenced_metric_names_exist_in_the_stack(stack: Stack) -> None:
                 present |= pair
         absent = set(used) - present
         not_running = {n for n in absent if (_owner(n) or "") not in jobs and _owner(n)}
-        pending = {n for n in not_running if n in PENDING.get(_owner(n) or "", set())}
-        return absent - not_running, not_running - pending
+        return absent - not_running, not_running
 
     # rules and scrapes need a few rounds after the stack starts
     deadline = time.monotonic() + 180
