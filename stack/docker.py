@@ -1,97 +1,57 @@
-"""Render the configs docker-compose.yml mounts, from the same code that configures the local stack.
+"""Render docker-compose.yml and the configs it mounts, from the same code that configures the local stack.
 
-`python -m stack.docker` rewrites `docker/`; a test keeps the committed files in sync. Every
-service uses host networking, so the port table and the 127.0.0.1 addresses are the same as here.
+`python -m stack.docker` rewrites `docker/` and `docker-compose.yml`; a test keeps the committed
+files in sync. The topology is the local stack's (see stack/network.py): the HAProxy and PgBouncer
+pairs, with keepalived, sit in network namespaces of their own on a bridge (the Compose network
+`vrrp`, stack/docker_vrrp.py) with the same addresses and VIPs; everything else uses host
+networking, on 127.0.0.1 and the bridge's host address, so the port table is the same as here.
 Secrets are not in these files: Patroni takes them from `PATRONI_*` variables and PgBouncer's
 entrypoint writes its userlist from `NINES_*_PASSWORD` variables (see docker-compose.yml).
 
-No service runs as root but etcd and the one-shot `init`, which prepares the named volumes for
-the users that write them (an image's own directory is copied into a new volume with its owner,
-but not into one an older run left root-owned) and makes the TLS certificate. HAProxy (uid 99)
-creates its stats sockets with mode 660 in a directory of its group, which the HAProxy exporter
-joins; each exporter gets only the secrets it reads, owned by its user. The file needs Compose
-v2.23 or later (`name`, secrets from the environment with uid/gid/mode).
+Root runs etcd, the one-shot `init` (it prepares the named volumes for the users that write them:
+an image's own directory is copied into a new volume with its owner, but not into one an older run
+left root-owned, and it makes the TLS certificate), keepalived and the keepalived exporter, the last
+two with only the capabilities they use. HAProxy (uid 99) creates its stats sockets with mode 660
+in a directory of its group, which the HAProxy exporter joins; each exporter gets only the secrets
+it reads, owned by its user. The file needs Compose v2.23 or later (`name`, secrets from the
+environment with uid/gid/mode).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from stack import docker_vrrp as vrrp
 from stack.components.apps import APPS
 from stack.components.etcd import Etcd, etcd_names
-from stack.components.haproxy import INSTANCES, HAProxy
+from stack.components.haproxy import INSTANCES as HAPROXIES
+from stack.components.keepalived import node_names
 from stack.components.nines import HAProxyExporter, PatroniExporter, PgBouncerExporter
+from stack.components.observability import render_prometheus_config
 from stack.components.patroni import NODES, Patroni
-from stack.components.pgbouncer import PgBouncer
+from stack.components.pgbouncer import INSTANCES as PGBOUNCERS
+from stack.docker_common import (
+    HAPROXY,
+    HAPROXY_GID,
+    HOST,
+    INIT_IMAGE,
+    NINES,
+    NINES_IMAGE,
+    NOBODY,
+    POSTGRES,
+    after,
+    container_layout,
+    exporter_run,
+    required,
+    secret,
+)
 from stack.layout import REPO, Layout
 
 OUT = REPO / "docker"
-PLACEHOLDER = "from-environment"
-# uid:gid each image runs as: our nines image (docker/nines.Dockerfile), the official haproxy
-# (user haproxy), postgres (Debian variant) and prom/* (nobody) images.
-NINES = "10001:10001"
-HAPROXY_GID = "99"
-HAPROXY = f"99:{HAPROXY_GID}"
-POSTGRES = "999:999"
-NOBODY = "65534:65534"
-HAPROXY_SOCKET_MODE = "660"
-SECRET_MODE = 0o400
-INIT_IMAGE = "debian:bookworm-slim"
-
-
-class ContainerLayout(Layout):
-    """A layout whose paths are container paths and whose secrets are placeholders."""
-
-    def secret(self, name: str) -> str:
-        return PLACEHOLDER
-
-    def secret_file(self, name: str) -> Path:
-        return Path("/run/secrets") / name
-
-
-def render() -> dict[str, str]:
-    """Relative path under docker/ -> file content."""
-    files: dict[str, str] = {}
-    lay = ContainerLayout(root=Path("/var/lib/nines"), etcd_members=3)
-    for name in INSTANCES:
-        haproxy_cfg = HAProxy(lay, name).render(
-            socket=Path(f"/var/run/haproxy/{name}.sock"),
-            cert=Path("/etc/haproxy/tls/web.pem"),
-            drop_privileges=False,
-        )
-        # group-readable, so that the exporter (in HAProxy's group) may connect
-        files[f"haproxy/{name}.cfg"] = _replace_once(
-            haproxy_cfg, ".sock mode 600 ", f".sock mode {HAPROXY_SOCKET_MODE} gid {HAPROXY_GID} "
-        )
-    for node in NODES:
-        cfg = Patroni(lay, node).config()
-        cfg["postgresql"]["data_dir"] = f"/var/lib/postgresql/data/{node}"
-        cfg["postgresql"]["pgpass"] = "/tmp/pgpass"  # noqa: S108 - inside the container
-        cfg["postgresql"]["parameters"]["unix_socket_directories"] = "/var/run/postgresql"
-        files[f"patroni/{node}.yml"] = yaml.safe_dump(cfg, sort_keys=False)
-    ini = PgBouncer(lay).ini()
-    ini = ini.replace(str(lay.path("pgbouncer", "run")), "/var/run/pgbouncer")
-    ini = ini.replace(str(lay.path("pgbouncer", "userlist.txt")), "/etc/pgbouncer/userlist.txt")
-    files["pgbouncer/pgbouncer.ini"] = ini
-    for cls in (HAProxyExporter, PgBouncerExporter, PatroniExporter):
-        exporter = cls(lay)
-        files[f"exporters/{exporter.name}.yml"] = yaml.safe_dump(
-            {"targets": exporter.targets()}, sort_keys=False
-        )
-    files = {k: v.replace(str(lay.root / "run"), "/var/run/haproxy") for k, v in files.items()}
-    header = "# Generated by `python -m stack.docker` from stack/; edit there, not here.\n"
-    files["../docker-compose.yml"] = header + yaml.dump(
-        compose(lay), Dumper=_ComposeDumper, sort_keys=False, width=200
-    )
-    return files
-
-
-HOST: dict[str, Any] = {"network_mode": "host", "restart": "unless-stopped"}
-NINES_IMAGE = {"build": {"context": ".", "dockerfile": "docker/nines.Dockerfile"}}
+HEADER = "# Generated by `python -m stack.docker` from stack/; edit there, not here.\n"
 # volume -> (uid:gid, mode) that `init` gives it; each is mounted read-write by that user only
 VOLUME_OWNERS: dict[str, tuple[str, str]] = {
     "tls": (f"0:{HAPROXY_GID}", "0750"),
@@ -100,6 +60,7 @@ VOLUME_OWNERS: dict[str, tuple[str, str]] = {
     "sloapi": (NINES, "0750"),
     "sink": (NINES, "0750"),
     **{node: (POSTGRES, "0700") for node in NODES},
+    **{vrrp.volume(node): ("0:0", "0700") for node in node_names()},
 }
 # the exporters' secrets, by exporter
 EXPORTER_SECRETS = {
@@ -107,6 +68,41 @@ EXPORTER_SECRETS = {
     "pgbouncer-exporter": ["pgbouncer_stats"],
     "patroni-exporter": ["monitor"],
 }
+
+
+def render() -> dict[str, str]:
+    """Relative path under docker/ -> file content."""
+    files: dict[str, str] = {}
+    lay = container_layout()
+    for name in HAPROXIES:
+        files[f"haproxy/{name}.cfg"] = vrrp.haproxy_file(lay, name)
+    for name in PGBOUNCERS:
+        files[f"pgbouncer/{name}.ini"] = vrrp.pgbouncer_file(lay, name)
+    files.update(vrrp.keepalived_files(lay))
+    for node in NODES:
+        cfg = Patroni(lay, node).config()
+        cfg["postgresql"]["data_dir"] = f"/var/lib/postgresql/data/{node}"
+        cfg["postgresql"]["pgpass"] = "/tmp/pgpass"  # noqa: S108 - inside the container
+        cfg["postgresql"]["parameters"]["unix_socket_directories"] = "/var/run/postgresql"
+        files[f"patroni/{node}.yml"] = yaml.safe_dump(cfg, sort_keys=False)
+    for cls in (HAProxyExporter, PgBouncerExporter, PatroniExporter):
+        exporter = cls(lay)
+        targets = {"targets": exporter.targets()}
+        files[f"exporters/{exporter.name}.yml"] = yaml.safe_dump(targets, sort_keys=False)
+    files["exporters/keepalived-exporter.yml"] = vrrp.exporter_config(lay)
+    files = {k: v.replace(str(lay.root / "run"), "/var/run/haproxy") for k, v in files.items()}
+    files["prometheus/prometheus.yml"] = HEADER + yaml.safe_dump(prometheus_config(lay), sort_keys=False)
+    files["../docker-compose.yml"] = HEADER + yaml.dump(
+        compose(lay), Dumper=_ComposeDumper, sort_keys=False, width=200
+    )
+    return files
+
+
+def prometheus_config(lay: Layout) -> dict[str, Any]:
+    """prometheus/prometheus.yml with every target at the address it listens on in the containers."""
+    cfg = render_prometheus_config(lay, lambda name: True)
+    cfg["rule_files"] = ["/etc/rules/*.yml"]
+    return cfg
 
 
 class _ComposeDumper(yaml.SafeDumper):
@@ -118,28 +114,6 @@ def _str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
 
 
 _ComposeDumper.add_representer(str, _str)
-
-
-def _ids(user: str) -> tuple[str, str]:
-    uid, gid = user.split(":")
-    return uid, gid
-
-
-def _replace_once(text: str, old: str, new: str) -> str:
-    """`text` with its one `old` replaced; a template that no longer has it is an error here."""
-    if text.count(old) != 1:
-        raise ValueError(f"expected {old!r} once in the rendered config, found it {text.count(old)} times")
-    return text.replace(old, new)
-
-
-def _secret(name: str, user: str) -> dict[str, Any]:
-    """A service's secret, readable by its user alone (Compose's default mode changed over time)."""
-    uid, gid = _ids(user)
-    return {"source": name, "uid": uid, "gid": gid, "mode": SECRET_MODE}
-
-
-def _after_init(service: dict[str, Any]) -> dict[str, Any]:
-    return {**service, "depends_on": {"init": {"condition": "service_completed_successfully"}}}
 
 
 def init_service() -> dict[str, Any]:
@@ -173,8 +147,8 @@ def _etcd_and_patroni(lay: Layout) -> dict[str, Any]:
             "volumes": [f"{name}:/var/lib/nines/etcd"],
         }
     env_pw = {
-        "PATRONI_SUPERUSER_PASSWORD": "${NINES_POSTGRES_PASSWORD:?set NINES_POSTGRES_PASSWORD}",
-        "PATRONI_REPLICATION_PASSWORD": "${NINES_REPLICATOR_PASSWORD:?set NINES_REPLICATOR_PASSWORD}",
+        "PATRONI_SUPERUSER_PASSWORD": required("NINES_POSTGRES_PASSWORD"),
+        "PATRONI_REPLICATION_PASSWORD": required("NINES_REPLICATOR_PASSWORD"),
     }
     for node in NODES:
         services[node] = {
@@ -195,44 +169,27 @@ def _etcd_and_patroni(lay: Layout) -> dict[str, Any]:
     return services
 
 
-def _front(lay: Layout) -> dict[str, Any]:
-    services: dict[str, Any] = {}
-    for name in INSTANCES:
-        services[name] = _after_init(
-            {
-                **HOST,
-                "image": "haproxy:2.6",
-                "user": HAPROXY,
-                "volumes": [
-                    f"./docker/haproxy/{name}.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro",
-                    "tls:/etc/haproxy/tls:ro",
-                    "haproxy-run:/var/run/haproxy",
-                ],
-            }
-        )
-    for app in APPS:
-        services[app] = {
+def _apps(lay: Layout) -> dict[str, Any]:
+    """The demo apps, on the bridge's host address (HAProxy reaches them from its namespace)."""
+    dsn = (
+        f"host={lay.host('pgbouncer')} port={lay.port('pgbouncer')} dbname=app user=app"
+        f" password={required('NINES_APP_PASSWORD')}"
+    )
+    return {
+        app: {
             **HOST,
             **NINES_IMAGE,
             "user": NINES,
             "command": ["python", "-m", "stack.demo_app", "--name", app, "--listen", lay.addr(app)],
+            "environment": {"NINES_APP_DSN": dsn},
         }
-    services["pgbouncer"] = {
-        **HOST,
-        "build": {"context": ".", "dockerfile": "docker/pgbouncer.Dockerfile"},
-        "environment": {
-            "NINES_APP_PASSWORD": "${NINES_APP_PASSWORD:?set NINES_APP_PASSWORD}",
-            "NINES_ADMIN_PASSWORD": "${NINES_PGBOUNCER_ADMIN_PASSWORD:?set NINES_PGBOUNCER_ADMIN_PASSWORD}",
-            "NINES_STATS_PASSWORD": "${NINES_PGBOUNCER_STATS_PASSWORD:?set NINES_PGBOUNCER_STATS_PASSWORD}",
-        },
-        "volumes": ["./docker/pgbouncer/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro"],
+        for app in APPS
     }
-    return services
 
 
 def _monitoring(lay: Layout) -> dict[str, Any]:
     services: dict[str, Any] = {
-        "prometheus": _after_init(
+        "prometheus": after(
             {
                 **HOST,
                 "image": "prom/prometheus:v2.42.0",
@@ -244,7 +201,7 @@ def _monitoring(lay: Layout) -> dict[str, Any]:
                     "--web.enable-lifecycle",
                 ],
                 "volumes": [
-                    "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+                    "./docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
                     "./rules:/etc/rules:ro",
                     "prometheus:/prometheus",
                 ],
@@ -276,30 +233,24 @@ def _monitoring(lay: Layout) -> dict[str, Any]:
             **HOST,
             **NINES_IMAGE,
             "user": NINES,
-            "command": [
-                "python",
-                "-m",
-                exp.module,
-                f"--web.listen-address={lay.addr(exp.name)}",
-                f"--config.file=/etc/nines/{exp.name}.yml",
-            ],
-            "volumes": [f"./docker/exporters/{exp.name}.yml:/etc/nines/{exp.name}.yml:ro"],
+            **exporter_run(lay, exp),
         }
         if exp.name == "haproxy-exporter":
             # HAProxy's group may enter the socket directory and connect to the sockets
-            service = _after_init(service)
+            service = after(service)
             service["group_add"] = [HAPROXY_GID]
             service["volumes"].append("haproxy-run:/var/run/haproxy:ro")
         if EXPORTER_SECRETS[exp.name]:
-            service["secrets"] = [_secret(s, NINES) for s in EXPORTER_SECRETS[exp.name]]
+            service["secrets"] = [secret(s, NINES) for s in EXPORTER_SECRETS[exp.name]]
         services[exp.name] = service
+    services["keepalived-exporter"] = vrrp.exporter_service(lay)
     return services
 
 
 def _nines(lay: Layout) -> dict[str, Any]:
     host_, port_ = lay.addr("sloapi").rsplit(":", 1)
     return {
-        "sink": _after_init(
+        "sink": after(
             {
                 **HOST,
                 **NINES_IMAGE,
@@ -318,7 +269,7 @@ def _nines(lay: Layout) -> dict[str, Any]:
                 "volumes": ["sink:/var/lib/nines/sink"],
             }
         ),
-        "sloapi": _after_init(
+        "sloapi": after(
             {
                 **HOST,
                 **NINES_IMAGE,
@@ -341,7 +292,10 @@ def compose(lay: Layout) -> dict[str, Any]:
     services = {
         "init": init_service(),
         **_etcd_and_patroni(lay),
-        **_front(lay),
+        **vrrp.holders(lay),
+        **vrrp.keepalived_services(lay),
+        **vrrp.node_services(lay),
+        **_apps(lay),
         **_monitoring(lay),
         **_nines(lay),
     }
@@ -349,6 +303,7 @@ def compose(lay: Layout) -> dict[str, Any]:
     return {
         "name": "nines",
         "services": services,
+        "networks": {vrrp.NETWORK: vrrp.network(lay)},
         "volumes": {v: {} for v in volumes},
         "secrets": {
             s: {"environment": f"NINES_{s.upper()}_PASSWORD"} for s in ("pgbouncer_stats", "monitor")
@@ -356,14 +311,31 @@ def compose(lay: Layout) -> dict[str, Any]:
     }
 
 
+def leftovers(files: dict[str, str]) -> list[str]:
+    """Files in the generated folders of docker/ that the code no longer generates."""
+    folders = {p.split("/", 1)[0] for p in files if "/" in p and not p.startswith("..")}
+    return sorted(
+        str(f.relative_to(OUT))
+        for d in folders
+        for f in (OUT / d).rglob("*")
+        if f.is_file()
+        if str(f.relative_to(OUT)) not in files
+    )
+
+
 def main() -> int:
     """Write docker/ (or, with --check, exit 1 when it is out of date)."""
     files = render()
     stale = [p for p, text in files.items() if not (OUT / p).exists() or (OUT / p).read_text() != text]
+    extra = leftovers(files)
     if "--check" in sys.argv:
         for p in stale:
             print(f"docker/{p} is out of date: run `python -m stack.docker`", file=sys.stderr)
-        return 1 if stale else 0
+        for p in extra:
+            print(f"docker/{p} is no longer generated: run `python -m stack.docker`", file=sys.stderr)
+        return 1 if stale or extra else 0
+    for p in extra:
+        (OUT / p).unlink()
     for p, text in files.items():
         (OUT / p).parent.mkdir(parents=True, exist_ok=True)
         (OUT / p).write_text(text)

@@ -23,8 +23,18 @@ from stack.layout import REPO
 SCHEMA = json.loads((REPO / "tests" / "fixtures" / "compose" / "compose-spec.json").read_text())
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-# services that run as root: etcd's image has no other user; init prepares the volumes
+# services that run as root with Docker's default capabilities: etcd's image has no other user;
+# init prepares the volumes
 ROOT = {"init", "etcd-1", "etcd-2", "etcd-3"}
+# services that run as root with these capabilities only: keepalived adds the VIP (NET_ADMIN), speaks
+# VRRP on a raw socket (NET_RAW) and calls setgroups before each script (SETGID); the keepalived
+# exporter signals keepalived (KILL) for its dumps
+CAPPED = {
+    **{f"keepalived-{n}": {"NET_ADMIN", "NET_RAW", "SETGID"} for n in ("lb-a", "lb-b", "pgb-a", "pgb-b")},
+    "keepalived-exporter": {"KILL"},
+}
+# Docker's default capability set holds DAC_OVERRIDE: such a root ignores file modes
+DEFAULT_CAPS = frozenset({"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"})
 CHOWN = re.compile(r"chown (\d+):(\d+) (\S+) && chmod ([0-7]{3,4}) (\S+)")
 R, W, X = 4, 2, 1
 
@@ -44,16 +54,24 @@ class Who:
 
     uid: int
     gids: frozenset[int]
+    caps: frozenset[str] = frozenset()
 
 
 def _who(service: dict[str, Any]) -> Who:
     uid, gid = (int(x) for x in service["user"].split(":"))
-    return Who(uid, frozenset({gid, *(int(g) for g in service.get("group_add", []))}))
+    caps = frozenset() if "ALL" in service.get("cap_drop", []) else DEFAULT_CAPS
+    caps |= frozenset(service.get("cap_add", []))
+    return Who(
+        uid,
+        frozenset({gid, *(int(g) for g in service.get("group_add", []))}),
+        caps if uid == 0 else frozenset(),
+    )
 
 
 def may(who: Who, node: Node, want: int) -> bool:
-    """Unix permission check (no ACLs): owner bits, else group bits, else other bits."""
-    if who.uid == 0:
+    """Unix permission check (no ACLs): root with DAC_OVERRIDE may all, else owner bits, else group
+    bits, else other bits."""
+    if who.uid == 0 and "DAC_OVERRIDE" in who.caps:
         return True
     if who.uid == node.uid:
         bits = node.mode >> 6
@@ -122,11 +140,19 @@ def test_needs_compose_v2_and_the_readme_says_which() -> None:
 
 def test_every_service_but_the_root_ones_names_a_user() -> None:
     for name, service in SERVICES.items():
-        if name in ROOT or "user" in service or name in {"alertmanager", "grafana", "pgbouncer"}:
+        if (
+            name in ROOT
+            or "user" in service
+            or name in {"alertmanager", "grafana", "pgbouncer-a", "pgbouncer-b"}
+        ):
             continue
         pytest.fail(f"{name} runs as its image's default user; name it in stack/docker.py")
     assert SERVICES.get("init", {}).get("user") == "0:0", "no init service prepares the volumes as root"
-    assert not [n for n, s in SERVICES.items() if s.get("user", "").startswith("0:") and n != "init"]
+    root = {n for n, s in SERVICES.items() if s.get("user", "").startswith("0:")}
+    assert root == {"init", *CAPPED}
+    for name, caps in CAPPED.items():
+        assert (SERVICES[name]["cap_drop"], set(SERVICES[name]["cap_add"])) == (["ALL"], caps), name
+    assert not [n for n, s in SERVICES.items() if s.get("privileged") or (n not in CAPPED and "cap_add" in s)]
 
 
 def test_each_volume_a_service_writes_is_prepared_for_its_user() -> None:
@@ -219,7 +245,80 @@ def test_the_nines_image_runs_as_the_user_compose_names() -> None:
     uid, gid, final_user = _dockerfile_user()
     assert final_user == f"{uid}:{gid}"
     nines = [
-        n for n, s in SERVICES.items() if s.get("build", {}).get("dockerfile") == "docker/nines.Dockerfile"
+        n
+        for n, s in SERVICES.items()
+        if s.get("build", {}).get("dockerfile") == "docker/nines.Dockerfile" and n not in CAPPED
     ]
     assert len(nines) >= 8
     assert {SERVICES[n]["user"] for n in nines} == {f"{uid}:{gid}"}
+
+
+def _mount_of(service: dict[str, Any], target: str) -> str | None:
+    """The named volume `service` mounts at `target`."""
+    return next((v for v, t, _ in _named_mounts(service) if t == target), None)
+
+
+def test_the_keepalived_exporter_can_reach_every_keepalived() -> None:
+    """Same pid namespace (the pid file's number is the exporter's), the right to signal, and the
+    pid file and dumps on the node's volume where keepalived writes them and the exporter reads."""
+    exporter = SERVICES["keepalived-exporter"]
+    who = _who(exporter)
+    config = yaml.safe_load((REPO / "docker" / "exporters" / "keepalived-exporter.yml").read_text())
+    assert [t["name"] for t in config["targets"]] == ["lb-a", "lb-b", "pgb-a", "pgb-b"]
+    holder = exporter["pid"]
+    assert holder.startswith("service:") and SERVICES[holder.removeprefix("service:")]["command"] == [
+        "sleep",
+        "infinity",
+    ]
+    for target in config["targets"]:
+        keepalived = SERVICES[f"keepalived-{target['name']}"]
+        assert keepalived["pid"] == holder
+        assert keepalived["network_mode"] == f"service:{target['name']}"
+        ka = _who(keepalived)
+        assert who.uid == ka.uid or "KILL" in who.caps, "the exporter may not signal keepalived"
+        volume = _mount_of(exporter, target["dump_dir"])
+        assert volume and (volume, target["dump_dir"], False) in _named_mounts(exporter), "dumps not writable"
+        assert _mount_of(keepalived, "/tmp") == volume, "keepalived dumps to its /tmp, not to the volume"
+        pid_file = target["pid_file"].removeprefix(target["dump_dir"] + "/")
+        assert f"--pid=/tmp/{pid_file}" in keepalived["command"]
+        assert may(who, PREPARED[volume], R | W | X) and may(ka, PREPARED[volume], R | W | X)
+        assert not may(Who(10001, frozenset({10001})), PREPARED[volume], X)
+
+
+def test_keepalived_scripts_are_baked_root_owned_into_its_image() -> None:
+    """keepalived runs a script only if no other user can write it: the scripts its configs name come
+    with the image (COPY as root), not from a bind mount owned by whoever checked the repo out."""
+    dockerfile = (REPO / "docker" / "keepalived.Dockerfile").read_text()
+    copied = re.search(r"^COPY --chown=0:0 --chmod=0755 (.+) (\S+)/$", dockerfile, re.MULTILINE)
+    assert copied
+    sources, dest = copied.group(1).split(), copied.group(2)
+    for node in ("lb-a", "lb-b", "pgb-a", "pgb-b"):
+        conf = (REPO / "docker" / "keepalived" / f"{node}.conf").read_text()
+        scripts = re.findall(r'(?:script|notify) "(\S+)', conf)
+        assert len(scripts) == 2, node
+        for script in scripts:
+            assert (
+                script.startswith(dest + "/") and f"docker/keepalived/{script.rsplit('/', 1)[1]}" in sources
+            )
+
+
+def test_prometheus_scrapes_both_pgbouncers_the_apps_and_keepalived() -> None:
+    prom = yaml.safe_load((REPO / "docker" / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        j["job_name"]: [t for g in j["static_configs"] for t in g["targets"]] for j in prom["scrape_configs"]
+    }
+    apps = [SERVICES[a]["command"][-1] for a in ("app-1", "app-2", "app-3")]
+    assert targets["app"] == apps
+    assert targets["keepalived"] == [
+        a.split("=", 1)[1] for a in SERVICES["keepalived-exporter"]["command"][3:4]
+    ]
+    assert prom["rule_files"] == ["/etc/rules/*.yml"]
+    assert "./rules:/etc/rules:ro" in SERVICES["prometheus"]["volumes"]
+    pgb = yaml.safe_load((REPO / "docker" / "exporters" / "pgbouncer-exporter.yml").read_text())["targets"]
+    for name, target in zip(("pgbouncer-a", "pgbouncer-b"), pgb, strict=True):
+        ini = (REPO / "docker" / "pgbouncer" / f"{name}.ini").read_text()
+        listen = re.search(r"^listen_addr = \S+,(\S+)\nlisten_port = (\d+)$", ini, re.MULTILINE)
+        assert listen and target["name"] == name
+        assert f"@{listen.group(1)}:{listen.group(2)}/pgbouncer" in target["address"], (
+            "not the node's own address"
+        )
