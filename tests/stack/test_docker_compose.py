@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -322,3 +323,11 @@ def test_prometheus_scrapes_both_pgbouncers_the_apps_and_keepalived() -> None:
         assert f"@{listen.group(1)}:{listen.group(2)}/pgbouncer" in target["address"], (
             "not the node's own address"
         )
+
+
+def test_promtool_accepts_the_generated_prometheus_config() -> None:
+    config = REPO / "docker" / "prometheus" / "prometheus.yml"
+    res = subprocess.run(
+        ["promtool", "check", "config", str(config)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
