@@ -16,9 +16,9 @@ The local stack's plan, in containers (`Layout.net` at offset 0, the same addres
   their pid files are in other containers' pid namespaces;
 - the four keepalived and the keepalived exporter share one pid namespace, owned by a sleeping
   container (`keepalived-pids`): a pid namespace dies with its first process, and that must be
-  neither keepalived nor the exporter. The exporter runs as root with KILL only (it signals
-  keepalived for its dumps) and reads each keepalived's pid file and dumps on that node's volume,
-  which keepalived sees as its `/tmp`.
+  neither keepalived nor the exporter. The exporter runs as root with no capability at all (its
+  uid, keepalived's, is what lets it signal keepalived for its dumps) and reads each keepalived's
+  pid file and dumps on that node's volume, which keepalived sees as its `/tmp`.
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ NETWORK = "vrrp"
 BRIDGE = "nines-vrrp"  # the host's name of the bridge (`ip addr show nines-vrrp`)
 PIDS = "keepalived-pids"
 KEEPALIVED_CAPS = ["NET_ADMIN", "NET_RAW", "SETGID"]
-EXPORTER_CAPS = ["KILL"]
 SCRIPTS = Path("/usr/local/lib/nines")  # in the keepalived image, root-owned (keepalived's script security)
 DUMPS = Path("/tmp")  # noqa: S108 - keepalived 2.2.7 writes its dumps to /tmp; a volume of the node's
 # keepalived's pid-file options and their files, on the node's volume
@@ -186,8 +185,9 @@ def exporter_targets(lay: Layout) -> list[dict[str, Any]]:
 
 
 def exporter_service(lay: Layout) -> dict[str, Any]:
-    """The keepalived exporter: root with KILL alone, in keepalived's pid namespace, each node's
-    volume where its config says the dumps are (read-write: it removes stale dumps)."""
+    """The keepalived exporter: root (keepalived's uid, to signal it) without capabilities, in
+    keepalived's pid namespace, each node's volume where its config says the dumps are (read-write:
+    it removes stale dumps)."""
     exp = KeepalivedExporter(lay)
     mounts = [f"{volume(t['name'])}:{t['dump_dir']}" for t in exporter_targets(lay)]
     run = exporter_run(lay, exp)
@@ -198,7 +198,6 @@ def exporter_service(lay: Layout) -> dict[str, Any]:
             "user": ROOT,
             "pid": f"service:{PIDS}",
             "cap_drop": ["ALL"],
-            "cap_add": EXPORTER_CAPS,
             "command": run["command"],
             "volumes": [*run["volumes"], *mounts],
         },
