@@ -2,39 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from builders import RATE_INTERVAL, Item, Row, board, q, stat_panel, timeseries_panel
 from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance
-from grafana import Panel, Row, dashboard, q
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="etcd", cluster=~"$cluster", instance=~"$instance"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 
 def _p99(histogram: str) -> str:
     return f"histogram_quantile(0.99, sum by (instance, le) (rate({histogram}{{{SEL}}}[{RI}])))"
 
 
-def build() -> dict[str, Any]:
+def build() -> Dashboard:
     """The etcd dashboard."""
-    items: list[Panel | Row] = [
+    items: list[Item] = [
         Row("Cluster"),
-        Panel(
+        stat_panel(
             "Members up",
             "Whether Prometheus can scrape each etcd member.",
             "none",
             [q(f"up{{{SEL}}}", "{{instance}}")],
-            kind="stat",
             width=6,
             mappings=UP_DOWN,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "Has leader",
             "1 when every selected member sees a leader; 0 means no writes.",
             "none",
             [q(f"min(etcd_server_has_leader{{{SEL}}})")],
-            kind="stat",
             width=6,
             mappings=[
                 {
@@ -47,26 +44,24 @@ def build() -> dict[str, Any]:
             ],
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "Leader changes (1h)",
             "Leader elections seen in the last hour (alert above 3 in 15 minutes).",
             "none",
             [q(f"max(increase(etcd_server_leader_changes_seen_total{{{SEL}}}[1h]))")],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (1, "orange"), (4, "red")],
         ),
-        Panel(
+        stat_panel(
             "Database / quota",
             "Largest member database as a share of its backend quota (alerts at 80 % and 95 %).",
             "percentunit",
             [q(f"max(instance:etcd_mvcc_db_total_size:quota_ratio{{{SEL}}})")],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (0.8, "orange"), (0.95, "red")],
         ),
         Row("Raft"),
-        Panel(
+        timeseries_panel(
             "Leader changes",
             "Leader changes per member over time.",
             "short",
@@ -74,7 +69,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Failed proposals",
             "Failed Raft proposals per second (elections, lost quorum).",
             "ops",
@@ -83,7 +78,7 @@ def build() -> dict[str, Any]:
             min=0,
         ),
         Row("Disk"),
-        Panel(
+        timeseries_panel(
             "WAL fsync p99",
             "99th percentile of WAL fsync duration (alerts above 500 ms and 1 s for 10 minutes).",
             "s",
@@ -92,7 +87,7 @@ def build() -> dict[str, Any]:
             min=0,
             thresholds=[(None, "green"), (0.5, "orange"), (1, "red")],
         ),
-        Panel(
+        timeseries_panel(
             "Backend commit p99",
             "99th percentile of backend commit duration (alert above 250 ms for 10 minutes).",
             "s",
@@ -101,7 +96,7 @@ def build() -> dict[str, Any]:
             min=0,
             thresholds=[(None, "green"), (0.25, "orange")],
         ),
-        Panel(
+        timeseries_panel(
             "Database size",
             "Size of each member's database file, and the backend quota.",
             "bytes",
@@ -112,7 +107,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Writes",
             "Put requests per second applied to the key-value store.",
             "ops",
@@ -121,7 +116,7 @@ def build() -> dict[str, Any]:
             min=0,
         ),
     ]
-    return dashboard(
+    return board(
         "nines-etcd",
         "nines / etcd",
         "Leadership, Raft proposals, disk latency and database size of the etcd cluster Patroni uses.",

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance, label_var, value_map
-from grafana import Panel, Row, dashboard, q
+from builders import (
+    RATE_INTERVAL,
+    Item,
+    Row,
+    board,
+    q,
+    stat_panel,
+    state_timeline_panel,
+    timeseries_panel,
+    value_map,
+)
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES, instance, label_var
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="haproxy", cluster=~"$cluster", instance=~"$instance", target=~"$target"'
 BE = f'{SEL}, proxy=~"$backend"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 SERVER_STATE = value_map(
     (0, "DOWN", "red"),
@@ -20,21 +29,20 @@ SERVER_STATE = value_map(
 )
 
 
-def build() -> dict[str, Any]:
+def build() -> Dashboard:
     """The HAProxy dashboard."""
-    items: list[Panel | Row] = [
+    items: list[Item] = [
         Row("Overview"),
-        Panel(
+        stat_panel(
             "HAProxy nodes",
             "Whether the exporter reads each HAProxy node's stats socket (haproxy_up).",
             "none",
             [q(f"haproxy_up{{{SEL}}}", "{{target}}")],
-            kind="stat",
             width=6,
             mappings=UP_DOWN,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "Backends without a server up",
             "Backends (other than the PostgreSQL primary one) with no active or backup server UP.",
             "none",
@@ -43,19 +51,17 @@ def build() -> dict[str, Any]:
                 + on (cluster, instance, job, target, proxy)
                 haproxy_backend_backup_servers{{{SEL}, proxy!~".*pg_primary.*"}}) == 0) or vector(0)""")
             ],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (1, "red")],
         ),
-        Panel(
+        stat_panel(
             "HTTP requests",
             "HTTP requests per second received by all frontends.",
             "reqps",
             [q(f"sum(rate(haproxy_frontend_http_requests_total{{{SEL}}}[{RI}]))")],
-            kind="stat",
             width=6,
         ),
-        Panel(
+        stat_panel(
             "5xx ratio",
             "Share of backend HTTP responses with a 5xx status over the selected backends.",
             "percentunit",
@@ -63,12 +69,11 @@ def build() -> dict[str, Any]:
                 q(f"""sum(rate(haproxy_backend_http_responses_total{{{BE}, code="5xx"}}[{RI}]))
                 / sum(rate(haproxy_backend_http_responses_total{{{BE}}}[{RI}]))""")
             ],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (0.01, "orange"), (0.05, "red")],
         ),
         Row("Frontends"),
-        Panel(
+        timeseries_panel(
             "Frontend requests",
             "HTTP requests per second per frontend and HAProxy node.",
             "reqps",
@@ -80,7 +85,7 @@ def build() -> dict[str, Any]:
             ],
             width=8,
         ),
-        Panel(
+        timeseries_panel(
             "Frontend sessions / maxconn",
             "Current sessions of each frontend as a share of its maxconn (alerts at 80 % and 95 %).",
             "percentunit",
@@ -90,7 +95,7 @@ def build() -> dict[str, Any]:
             max=1,
             thresholds=[(None, "green"), (0.8, "orange"), (0.95, "red")],
         ),
-        Panel(
+        timeseries_panel(
             "Frontend traffic",
             "Bytes per second received from and sent to clients, per HAProxy node.",
             "Bps",
@@ -104,7 +109,7 @@ def build() -> dict[str, Any]:
             width=8,
         ),
         Row("Backends"),
-        Panel(
+        timeseries_panel(
             "Backend responses by status class",
             "HTTP responses per second of the selected backends by status class.",
             "reqps",
@@ -117,7 +122,7 @@ def build() -> dict[str, Any]:
             width=12,
             stack=True,
         ),
-        Panel(
+        timeseries_panel(
             "Backend 5xx ratio (5m)",
             "Share of 5xx responses per backend over 5 minutes (alerts at 5 % and 25 %).",
             "percentunit",
@@ -132,14 +137,14 @@ def build() -> dict[str, Any]:
             min=0,
             thresholds=[(None, "green"), (0.05, "orange"), (0.25, "red")],
         ),
-        Panel(
+        timeseries_panel(
             "Backend average response time",
             "Average response time of the last 1024 requests per backend, as HAProxy reports it.",
             "s",
             [q(f"haproxy_backend_response_time_average_seconds{{{BE}}}", "{{target}} {{proxy}}")],
             width=8,
         ),
-        Panel(
+        timeseries_panel(
             "Backend queue",
             "Requests waiting for a free server per backend (alerts above 0 and 20 for 2 minutes).",
             "short",
@@ -147,7 +152,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Backend connection errors",
             "Failed connection attempts to servers per second, per backend.",
             "ops",
@@ -160,7 +165,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Servers up per backend",
             "Active and backup servers UP in each backend.",
             "short",
@@ -172,7 +177,7 @@ def build() -> dict[str, Any]:
             min=0,
         ),
         Row("Servers"),
-        Panel(
+        state_timeline_panel(
             "Server state",
             "State of each server over time: UP, DOWN (failed checks), MAINT, DRAIN or NOLB.",
             "none",
@@ -187,12 +192,11 @@ def build() -> dict[str, Any]:
                     "{{target}} {{proxy}}/{{server}}",
                 )
             ],
-            kind="state-timeline",
             width=24,
             height=10,
             mappings=SERVER_STATE,
         ),
-        Panel(
+        timeseries_panel(
             "Health check failures",
             "Failed health checks per second per server.",
             "ops",
@@ -205,7 +209,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Server weight",
             "Effective weight of each server (lower while a fresh server warms its caches).",
             "short",
@@ -213,7 +217,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Server sessions",
             "Current sessions per server.",
             "short",
@@ -221,18 +225,17 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        stat_panel(
             "TLS certificates: time left",
             "Time until each certificate loaded by HAProxy expires (alerts under 14 and 3 days).",
             "s",
             [q(f"haproxy_ssl_certificate_expiry_timestamp_seconds{{{SEL}}} - time()", "{{target}} {{file}}")],
-            kind="stat",
             width=24,
             height=5,
             thresholds=[(None, "red"), (3 * 86400, "orange"), (14 * 86400, "green")],
         ),
     ]
-    return dashboard(
+    return board(
         "nines-haproxy",
         "nines / HAProxy",
         "Frontends, backends and servers of the HAProxy pair, from the nines HAProxy exporter.",
@@ -243,6 +246,6 @@ def build() -> dict[str, Any]:
             label_var("target", "HAProxy node", "haproxy_up", "target"),
             label_var("backend", "Backend", "haproxy_backend_active_servers", "proxy"),
         ],
-        annotations=ANNOTATIONS,
+        annotations=[*ANNOTATIONS, VIP_MOVES],
         tags=["haproxy"],
     )

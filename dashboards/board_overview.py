@@ -2,35 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from common import ANNOTATIONS, CLUSTER, UP_DOWN, value_map
-from grafana import Panel, Row, dashboard, q, query_variable
+from builders import (
+    RATE_INTERVAL,
+    Item,
+    Row,
+    board,
+    q,
+    query_variable,
+    stat_panel,
+    timeseries_panel,
+    value_map,
+)
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 C = 'cluster=~"$cluster", instance=~"$instance"'
 HA = f'job="haproxy", {C}'
 APP = f'{HA}, proxy!~".*pg_.*"'
 PRIMARY = f'{HA}, proxy=~".*pg_primary.*"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 PRIMARIES = value_map((0, "NO PRIMARY", "red"), (1, "OK", "green"), (2, "SPLIT BRAIN", "red"))
 
 
-def build() -> dict[str, Any]:
+def build() -> Dashboard:
     """The stack overview dashboard."""
-    items: list[Panel | Row] = [
+    items: list[Item] = [
         Row("A request's path: state of each hop"),
-        Panel(
+        stat_panel(
             "1. HAProxy (TLS, front door)",
             "Each HAProxy node of the active/passive pair: UP when its stats socket answers.",
             "none",
             [q(f"haproxy_up{{{HA}}}", "{{target}}")],
-            kind="stat",
             width=6,
             mappings=UP_DOWN,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "2. App servers",
             "Servers UP (active + backup) in each application backend, best HAProxy node.",
             "none",
@@ -41,33 +49,30 @@ def build() -> dict[str, Any]:
                     "{{proxy}}",
                 )
             ],
-            kind="stat",
             width=6,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "3. PgBouncer",
             "Each PgBouncer: UP when its admin console answers.",
             "none",
             [q(f'pgbouncer_up{{job="pgbouncer", {C}}}', "{{target}}")],
-            kind="stat",
             width=6,
             mappings=UP_DOWN,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "4. PostgreSQL primary",
             "Servers passing Patroni's /primary check behind HAProxy's PostgreSQL-primary "
             "listener: exactly 1 is healthy.",
             "none",
             [q(f"max(haproxy_backend_active_servers{{{PRIMARY}}})", "via HAProxy")],
-            kind="stat",
             width=6,
             mappings=PRIMARIES,
             thresholds=[(None, "red"), (1, "green"), (2, "red")],
         ),
         Row("Traffic and latency along the path"),
-        Panel(
+        timeseries_panel(
             "HAProxy: requests and 5xx",
             "HTTP requests per second at the frontends, and 5xx responses of the app backends.",
             "reqps",
@@ -78,7 +83,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "App: response time",
             "Average response time of each application backend, as HAProxy measures it.",
             "s",
@@ -86,7 +91,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "PgBouncer: waiting clients",
             "Clients waiting for a PostgreSQL connection, over all pools.",
             "short",
@@ -99,7 +104,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "PgBouncer: longest wait",
             "Age of the oldest client waiting for a server connection.",
             "s",
@@ -113,7 +118,7 @@ def build() -> dict[str, Any]:
             min=0,
             thresholds=[(None, "green"), (1, "orange"), (5, "red")],
         ),
-        Panel(
+        timeseries_panel(
             "PostgreSQL: replication lag",
             "Replay lag of each replica (warning above 100 ms, critical above 1 s).",
             "s",
@@ -123,7 +128,7 @@ def build() -> dict[str, Any]:
             thresholds=[(None, "green"), (0.1, "orange"), (1, "red")],
         ),
         Row("Health"),
-        Panel(
+        stat_panel(
             "Firing alerts",
             "Alerts firing in the cluster by severity (the Watchdog heartbeat excluded).",
             "none",
@@ -134,31 +139,28 @@ def build() -> dict[str, Any]:
                     "{{severity}}",
                 )
             ],
-            kind="stat",
             width=8,
             thresholds=[(None, "green"), (1, "red")],
         ),
-        Panel(
+        stat_panel(
             "etcd leader",
             "1 when every etcd member sees a leader (Patroni needs it to keep its primary).",
             "none",
             [q(f'min(etcd_server_has_leader{{job="etcd", {C}}})')],
-            kind="stat",
             width=8,
             mappings=value_map((0, "NO LEADER", "red"), (1, "OK", "green")),
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "Targets down",
             "Scrape targets of the cluster that Prometheus cannot reach.",
             "none",
             [q(f"count(up{{{C}}} == 0) or on () vector(0)")],
-            kind="stat",
             width=8,
             thresholds=[(None, "green"), (1, "red")],
         ),
     ]
-    return dashboard(
+    return board(
         "nines-overview",
         "nines / Stack overview",
         "Follows a request through the stack (HAProxy -> app -> PgBouncer -> PostgreSQL primary) "
@@ -174,6 +176,6 @@ def build() -> dict[str, Any]:
                 include_all=True,
             ),
         ],
-        annotations=ANNOTATIONS,
+        annotations=[*ANNOTATIONS, VIP_MOVES],
         tags=["overview"],
     )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance, label_var, value_map
-from grafana import Panel, Row, dashboard, q
+from builders import Item, Row, board, q, stat_panel, state_timeline_panel, timeseries_panel, value_map
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance, label_var
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="patroni", cluster=~"$cluster", instance=~"$instance"'
 NODE = f'{SEL}, scope=~"$scope"'
@@ -14,29 +13,27 @@ CL = 'cluster=~"$cluster", scope=~"$scope"'
 ROLE = value_map((0, "replica", "blue"), (1, "sync standby", "purple"), (2, "primary", "green"))
 
 
-def build() -> dict[str, Any]:
+def build() -> Dashboard:
     """The Patroni / PostgreSQL dashboard."""
-    items: list[Panel | Row] = [
+    items: list[Item] = [
         Row("Cluster"),
-        Panel(
+        stat_panel(
             "Primaries",
             "Members in the primary role: exactly one is healthy, 0 is an outage, 2 a split brain.",
             "none",
             [q(f"patroni_cluster:primaries:count{{{CL}}}", "{{scope}}")],
-            kind="stat",
             width=6,
             thresholds=[(None, "red"), (1, "green"), (2, "red")],
         ),
-        Panel(
+        stat_panel(
             "Synchronous standbys",
             "Members in the sync standby role (synchronous_mode needs at least one).",
             "none",
             [q(f"patroni_cluster:sync_standbys:count{{{CL}}}", "{{scope}}")],
-            kind="stat",
             width=6,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "Failovers (24h)",
             "Promotions (failovers and switchovers) recorded in Patroni's history over 24 hours.",
             "none",
@@ -46,38 +43,34 @@ def build() -> dict[str, Any]:
                     "{{scope}}",
                 )
             ],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (1, "orange")],
         ),
-        Panel(
+        stat_panel(
             "Timeline",
             "Highest PostgreSQL timeline in the cluster; it goes up with each promotion.",
             "none",
             [q(f"patroni_cluster:timeline:max{{{CL}}}", "{{scope}}")],
-            kind="stat",
             width=6,
         ),
-        Panel(
+        state_timeline_panel(
             "Member role",
             "Role of each member over time: primary, synchronous standby or replica.",
             "none",
             [q(f"2 * patroni_primary{{{NODE}}} + patroni_sync_standby{{{NODE}}}", "{{name}}")],
-            kind="state-timeline",
             width=12,
             mappings=ROLE,
         ),
-        Panel(
+        state_timeline_panel(
             "PostgreSQL running",
             "Whether Patroni reports PostgreSQL running on each member.",
             "none",
             [q(f"patroni_postgres_running{{{NODE}}}", "{{name}}")],
-            kind="state-timeline",
             width=12,
             mappings=UP_DOWN,
         ),
         Row("Replication"),
-        Panel(
+        timeseries_panel(
             "Replication lag (time)",
             "Replay lag per replica: the larger of measured (on the leader) and estimated (warning above "
             "100 ms, critical above 1 s).",
@@ -87,7 +80,7 @@ def build() -> dict[str, Any]:
             min=0,
             thresholds=[(None, "green"), (0.1, "orange"), (1, "red")],
         ),
-        Panel(
+        timeseries_panel(
             "Replication lag (bytes)",
             "WAL not yet received or replayed per replica, as Patroni's /cluster reports it.",
             "bytes",
@@ -95,7 +88,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "WAL rate",
             "Bytes of WAL written per second on the primary (growth of its WAL position).",
             "Bps",
@@ -109,7 +102,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "DCS last seen",
             "Seconds since each member last reached etcd (alerts above 30 s and 120 s).",
             "s",
@@ -119,36 +112,33 @@ def build() -> dict[str, Any]:
             thresholds=[(None, "green"), (30, "orange"), (120, "red")],
         ),
         Row("Members"),
-        Panel(
+        stat_panel(
             "Patroni REST API",
             "Whether the exporter reaches each member's Patroni REST API (patroni_up).",
             "none",
             [q(f"patroni_up{{{SEL}}}", "{{target}}")],
-            kind="stat",
             width=8,
             mappings=UP_DOWN,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "Pending restart",
             "Members with settings that apply only after a PostgreSQL restart.",
             "none",
             [q(f"patroni_pending_restart{{{NODE}}}", "{{name}}")],
-            kind="stat",
             width=8,
             thresholds=[(None, "green"), (1, "orange")],
         ),
-        Panel(
+        stat_panel(
             "Maintenance mode",
             "1 while the cluster is paused: Patroni does not fail over.",
             "none",
             [q(f"max by (scope) (patroni_is_paused{{{NODE}}})", "{{scope}}")],
-            kind="stat",
             width=8,
             thresholds=[(None, "green"), (1, "orange")],
         ),
     ]
-    return dashboard(
+    return board(
         "nines-patroni",
         "nines / Patroni & PostgreSQL",
         "Roles, failovers, replication lag and health of the Patroni-managed PostgreSQL cluster.",

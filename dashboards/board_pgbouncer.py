@@ -2,63 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from common import ANNOTATIONS, CLUSTER, UP_DOWN, instance, label_var
-from grafana import Panel, Row, dashboard, q
+from builders import RATE_INTERVAL, Item, Row, board, q, stat_panel, timeseries_panel
+from common import ANNOTATIONS, CLUSTER, UP_DOWN, VIP_MOVES, instance, label_var
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SEL = 'job="pgbouncer", cluster=~"$cluster", instance=~"$instance", target=~"$target"'
 DB = f'{SEL}, database=~"$database"'
-RI = "$__rate_interval"
+RI = RATE_INTERVAL
 
 
 def _by_db(metric: str) -> str:
     return f"sum by (target, database) (rate({metric}{{{DB}}}[{RI}]))"
 
 
-def build() -> dict[str, Any]:
+def build() -> Dashboard:
     """The PgBouncer dashboard."""
-    items: list[Panel | Row] = [
+    items: list[Item] = [
         Row("Overview"),
-        Panel(
+        stat_panel(
             "PgBouncer",
             "Whether the exporter can query each PgBouncer's admin console (pgbouncer_up).",
             "none",
             [q(f"pgbouncer_up{{{SEL}}}", "{{target}}")],
-            kind="stat",
             width=6,
             mappings=UP_DOWN,
             thresholds=[(None, "red"), (1, "green")],
         ),
-        Panel(
+        stat_panel(
             "Clients waiting",
             "Client connections waiting for a server connection, all pools.",
             "short",
             [q(f"sum(pgbouncer_pools_client_waiting_connections{{{DB}}})")],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (1, "orange"), (20, "red")],
         ),
-        Panel(
+        stat_panel(
             "Longest wait",
             "Age of the oldest waiting client over all pools (alerts above 1 s and 5 s).",
             "s",
             [q(f"max(pgbouncer_pools_client_maxwait_seconds{{{DB}}})")],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (1, "orange"), (5, "red")],
         ),
-        Panel(
+        stat_panel(
             "Clients / max_client_conn",
             "Client connections as a share of max_client_conn (alerts at 80 % and 95 %).",
             "percentunit",
             [q(f"max(pgbouncer:client_connections:utilisation_ratio{{{SEL}}})")],
-            kind="stat",
             width=6,
             thresholds=[(None, "green"), (0.8, "orange"), (0.95, "red")],
         ),
         Row("Connections"),
-        Panel(
+        timeseries_panel(
             "Client connections",
             "Active and waiting client connections per database.",
             "short",
@@ -75,7 +70,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Server connections",
             "Server connections per state: active (linked to a client), idle, used, testing, login.",
             "short",
@@ -87,7 +82,7 @@ def build() -> dict[str, Any]:
             min=0,
             stack=True,
         ),
-        Panel(
+        timeseries_panel(
             "Pool utilisation",
             "Active server connections as a share of the database's pool_size (alerts at 80 % and 95 %).",
             "percentunit",
@@ -102,7 +97,7 @@ def build() -> dict[str, Any]:
             max=1,
             thresholds=[(None, "green"), (0.8, "orange"), (0.95, "red")],
         ),
-        Panel(
+        timeseries_panel(
             "Longest client wait per pool",
             "Age of the oldest waiting client per pool.",
             "s",
@@ -111,7 +106,7 @@ def build() -> dict[str, Any]:
             min=0,
         ),
         Row("Traffic"),
-        Panel(
+        timeseries_panel(
             "Queries",
             "Queries per second pooled by PgBouncer, per database.",
             "ops",
@@ -119,7 +114,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Transactions",
             "SQL transactions per second pooled by PgBouncer, per database.",
             "ops",
@@ -127,7 +122,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Average query time",
             "Time spent in queries divided by the number of queries, per database.",
             "s",
@@ -141,7 +136,7 @@ def build() -> dict[str, Any]:
             width=8,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Client wait time",
             "Seconds per second clients spent waiting for a server connection, per database.",
             "s",
@@ -149,7 +144,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Network traffic",
             "Bytes per second received from and sent to clients, per database.",
             "Bps",
@@ -161,7 +156,7 @@ def build() -> dict[str, Any]:
             min=0,
         ),
     ]
-    return dashboard(
+    return board(
         "nines-pgbouncer",
         "nines / PgBouncer",
         "Pools, waits and traffic of PgBouncer in transaction pooling, from the nines exporter.",
@@ -172,6 +167,6 @@ def build() -> dict[str, Any]:
             label_var("target", "PgBouncer", "pgbouncer_up", "target"),
             label_var("database", "Database", "pgbouncer_pools_client_active_connections", "database"),
         ],
-        annotations=ANNOTATIONS,
+        annotations=[*ANNOTATIONS, VIP_MOVES],
         tags=["pgbouncer"],
     )

@@ -2,49 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from builders import Item, Row, board, q, query_variable, stat_panel, timeseries_panel
 from common import ANNOTATIONS, instance
-from grafana import Panel, Row, dashboard, q, query_variable
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 SLO = 'cluster=~"$cluster", sloth_service=~"$service"'
 API = 'job="sloapi", cluster=~"$cluster", instance=~"$instance", service=~"$service"'
 BUDGET = [(None, "red"), (0.25, "orange"), (0.5, "green")]
 
 
-def build() -> dict[str, Any]:
+def build() -> Dashboard:
     """The SLO / error budget dashboard."""
-    items: list[Panel | Row] = [
+    items: list[Item] = [
         Row("Budgets"),
-        Panel(
+        stat_panel(
             "Error budget remaining",
             "Share of each SLO's error budget left over its period (traffic-weighted).",
             "percentunit",
             [q(f"slo:period_error_budget_remaining:ratio{{{SLO}}}", "{{sloth_id}}")],
-            kind="stat",
             width=8,
             thresholds=BUDGET,
         ),
-        Panel(
+        stat_panel(
             "SLI over the period",
             "Share of good events over the SLO period, against the objective.",
             "percentunit",
             [q(f"1 - slo:sli_error:ratio_rate30d{{{SLO}}}", "{{sloth_id}}")],
-            kind="stat",
             width=8,
             thresholds=[(None, "red"), (0.999, "green")],
         ),
-        Panel(
+        stat_panel(
             "Time to exhaustion",
             "Time until the error budget is gone at the current (1h) burn rate, from the SLO "
             "service; absent when the budget is not burning.",
             "s",
             [q(f"sloapi_slo_time_to_exhaustion_seconds{{{API}}}", "{{slo_id}}")],
-            kind="stat",
             width=8,
             thresholds=[(None, "red"), (86400, "orange"), (7 * 86400, "green")],
         ),
-        Panel(
+        timeseries_panel(
             "Error budget remaining over time",
             "The budget burn-down of each SLO over its period.",
             "percentunit",
@@ -52,7 +48,7 @@ def build() -> dict[str, Any]:
             width=12,
             thresholds=BUDGET,
         ),
-        Panel(
+        timeseries_panel(
             "Burn rate (1h)",
             "How fast each SLO spends its budget: 1 uses it up exactly over the period; pages at "
             "14.4 (1h) and 6 (6h).",
@@ -63,7 +59,7 @@ def build() -> dict[str, Any]:
             thresholds=[(None, "green"), (1, "orange"), (14.4, "red")],
         ),
         Row("Error ratios"),
-        Panel(
+        timeseries_panel(
             "SLI error ratio by window",
             "Error ratio of each SLO over 5 minutes, 1 hour and 6 hours (the alert windows).",
             "percentunit",
@@ -71,7 +67,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Burn rates from the SLO service",
             "Burn rates the SLO service computes from raw data, per window.",
             "short",
@@ -79,7 +75,7 @@ def build() -> dict[str, Any]:
             width=12,
             min=0,
         ),
-        Panel(
+        timeseries_panel(
             "Data coverage",
             "Share of the SLO window that has samples; below 99 % the figures are partial.",
             "percentunit",
@@ -89,7 +85,7 @@ def build() -> dict[str, Any]:
             max=1,
             thresholds=[(None, "red"), (0.99, "green")],
         ),
-        Panel(
+        stat_panel(
             "Firing SLO alerts",
             "Burn-rate alerts currently firing, by severity.",
             "none",
@@ -99,12 +95,11 @@ def build() -> dict[str, Any]:
                     "{{severity}}",
                 )
             ],
-            kind="stat",
             width=12,
             thresholds=[(None, "green"), (1, "red")],
         ),
     ]
-    return dashboard(
+    return board(
         "nines-slo",
         "nines / SLOs & error budgets",
         "Error budgets, burn rates and SLIs of the stack's SLOs (99.9 % over 30 days).",

@@ -6,35 +6,35 @@ Usage: python dashboards/build.py [--check]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import board_etcd
 import board_haproxy
+import board_keepalived
 import board_overview
 import board_patroni
 import board_pgbouncer
 import board_slo
+from builders import to_json
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 OUT = Path(__file__).resolve().parent / "json"
-BOARDS: dict[str, Callable[[], dict[str, Any]]] = {
+BOARDS: dict[str, Callable[[], Dashboard]] = {
     "overview": board_overview.build,
     "haproxy": board_haproxy.build,
     "pgbouncer": board_pgbouncer.build,
     "patroni": board_patroni.build,
     "etcd": board_etcd.build,
     "slo": board_slo.build,
+    "keepalived": board_keepalived.build,
 }
 
 
 def render() -> dict[str, str]:
     """File name -> JSON text of every dashboard."""
-    return {
-        f"{name}.json": json.dumps(build(), indent=2, sort_keys=True) + "\n" for name, build in BOARDS.items()
-    }
+    return {f"{name}.json": to_json(build()) for name, build in BOARDS.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

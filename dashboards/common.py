@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from grafana import annotation, query_variable
+from builders import annotation, query_variable, value_map
+from grafana_foundation_sdk.builders.dashboard import QueryVariable
 
 CLUSTER = query_variable("cluster", "Cluster", "label_values(up, cluster)")
 
 
-def instance(metric: str) -> dict[str, Any]:
+def instance(metric: str) -> QueryVariable:
     """The `instance` variable over the exporter that emits `metric` (multi, All by default)."""
     return query_variable(
         "instance",
@@ -20,7 +19,7 @@ def instance(metric: str) -> dict[str, Any]:
     )
 
 
-def label_var(name: str, label: str, metric: str, label_name: str | None = None) -> dict[str, Any]:
+def label_var(name: str, label: str, metric: str, label_name: str | None = None) -> QueryVariable:
     """A multi-value variable over `label_name` (default `name`) of `metric` in the cluster."""
     return query_variable(
         name,
@@ -47,20 +46,15 @@ HAPROXY_STATE_CHANGES = annotation(
     "orange",
 )
 
+# on the boards of the components behind a floating IP
+VIP_MOVES = annotation(
+    "VIP moves",
+    'increase(keepalived_become_master_total{job="keepalived", cluster=~"$cluster"}[1m]) > 0',
+    "{{target}} became master of {{iname}}",
+    "A VRRP transition to MASTER: the floating IP moved to this node.",
+    "purple",
+)
+
 ANNOTATIONS = [FAILOVERS, HAPROXY_STATE_CHANGES]
-
-
-def value_map(*pairs: tuple[int, str, str]) -> list[dict[str, Any]]:
-    """Grafana value mappings: (value, text, color) -> one `value` mapping."""
-    return [
-        {
-            "type": "value",
-            "options": {
-                str(value): {"text": text, "color": color, "index": i}
-                for i, (value, text, color) in enumerate(pairs)
-            },
-        }
-    ]
-
 
 UP_DOWN = value_map((0, "DOWN", "red"), (1, "UP", "green"))

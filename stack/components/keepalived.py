@@ -24,6 +24,8 @@ PRIORITIES = (150, 100)  # the pair's first node (`-a`) is the master whenever i
 # script (every second) and hands over at once with a priority-0 advert.
 # 100 ms would halve that, at the price of false failovers when a busy host starves keepalived.
 ADVERT_INT = 0.2
+# keepalived in the foreground, logging to its console in detail, VRRP only
+FOREGROUND = ("--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp")
 NOTIFY = """#!/bin/sh
 # keepalived notify hook (generated): one line per VRRP state change of this node.
 # Arguments: NODE TYPE NAME STATE PRIORITY
@@ -96,20 +98,21 @@ class Keepalived(Component):
     def track_script(self) -> Path:
         return self.home / "track.sh"
 
-    def render(self) -> str:
+    def render(self, track: str | None = None, notify: str | None = None) -> str:
+        """keepalived.conf; the track and notify commands may be overridden (containers)."""
         pair = self.pair
         return render_template(
             "keepalived.conf.j2",
             node=self.node,
             service=pair.service,
-            track_script=self.track_script,
+            track_script=track or self.track_script,
             instance=pair.instance,
             interface=INNER_IF,
             vrid=pair.vrid,
             priority=PRIORITIES[pair.nodes.index(self.node)],
             advert_int=ADVERT_INT,
             vip=self.layout.net.vip(pair.instance),
-            notify=self.notify_script,
+            notify=notify or self.notify_script,
         )
 
     @property
@@ -142,11 +145,7 @@ class Keepalived(Component):
             'mount --bind "$0" /tmp && exec "$@"',
             str(self.dump_dir),
             "keepalived",
-            "--dont-fork",
-            "--log-console",
-            "--log-detail",
-            "--no-syslog",
-            "--vrrp",
+            *FOREGROUND,
             f"--use-file={self.home / 'keepalived.conf'}",
             f"--pid={self.pid_file}",
             f"--vrrp_pid={self.vrrp_pid_file}",

@@ -23,6 +23,7 @@ UIDS = {
     "patroni.json": "nines-patroni",
     "etcd.json": "nines-etcd",
     "slo.json": "nines-slo",
+    "keepalived.json": "nines-keepalived",
 }
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
@@ -97,6 +98,13 @@ def test_failovers_and_haproxy_state_changes_are_annotations(name: str) -> None:
     assert "patroni_cluster_failovers_total" in annotations["Failovers"]["expr"]
     assert "haproxy_server_status" in annotations["HAProxy state changes"]["expr"]
     assert annotations["Failovers"]["datasource"] == DATASOURCE
+
+
+@pytest.mark.parametrize("name", ["overview.json", "haproxy.json", "pgbouncer.json", "keepalived.json"])
+def test_boards_behind_a_floating_ip_mark_its_moves(name: str) -> None:
+    annotations = {a["name"]: a for a in BOARDS[name]["annotations"]["list"]}
+    assert "keepalived_become_master_total" in annotations["VIP moves"]["expr"]
+    assert annotations["VIP moves"]["datasource"] == DATASOURCE
 
 
 def test_overview_follows_a_request_through_each_hop() -> None:
