@@ -13,7 +13,7 @@ from sloapi.api.errors import install_error_handlers
 from sloapi.api.routes import admin, health, metrics, slos
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
-from sloapi.engine.prom import PromClient
+from sloapi.prometheus import PromClient
 from sloapi.reports import app as reports_app
 from sloapi.service import ServiceContext, utcnow
 from sloapi.storage.db import mask_url

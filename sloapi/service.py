@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
 from sloapi.engine.durations import parse_duration
-from sloapi.engine.prom import PromClient, QueryBatch
-from sloapi.engine.recorded import recorded_statuses
-from sloapi.engine.status import StatusOptions, compute_status
 from sloapi.errors import UnknownSLOError, WindowError
+from sloapi.prometheus import PromClient, QueryBatch
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
+from sloapi.status import StatusOptions, compute_status, recorded_statuses
 from sloapi.storage.db import make_engine, make_session_factory
 
 

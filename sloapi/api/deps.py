@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from sloapi.config import Settings
 from sloapi.engine.durations import parse_time
-from sloapi.engine.prom import PromClient
-from sloapi.engine.status import pin
 from sloapi.errors import WindowError
+from sloapi.prometheus import PromClient
 from sloapi.service import ServiceContext, check_window_text
+from sloapi.status import pin
 
 
 def get_ctx(request: Request) -> ServiceContext:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sloapi.config import Settings
-from sloapi.engine.prom import PromClient
 from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError
+from sloapi.prometheus import PromClient
 from sloapi.specs import SLOSpec, load_dir
 
 

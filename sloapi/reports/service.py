@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
-from sloapi.engine.prom import PromClient
+from sloapi.prometheus import PromClient
 from sloapi.reports import store
 from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
@@ -22,7 +22,7 @@ from sloapi.reports.errors import AlreadyDeliveredError, MonthError
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
 from sloapi.reports.model import MonthReport
 from sloapi.reports.month import Month, last_closed_month, parse_month
-from sloapi.reports.source import fetch_month, retention_start
+from sloapi.reports.source import fetch_month
 from sloapi.reports.summary import build_report, summarise
 from sloapi.reports.tables import ReportDelivery
 from sloapi.specs.model import SLOSpec
@@ -88,7 +88,7 @@ class ReportService:
 
     def options(self, now: datetime) -> ReportOptions:
         """Report maths options from the settings."""
-        retention = retention_start(self.settings.prometheus_url, now) if self.prom is not None else None
+        retention = self.prom.retention_start(now) if self.prom is not None else None
         return ReportOptions(
             step=timedelta(seconds=self.settings.raw_step_seconds),
             incident_burn_rate=self.settings.report_incident_burn_rate,

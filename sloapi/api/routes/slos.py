@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import AtDep, CtxDep, SessionDep, WindowDep, require_token
 from sloapi.engine.durations import parse_duration
-from sloapi.engine.status import check_step, compute_budget_series, window_span
 from sloapi.specs import EventsSLI, SLOSpec
+from sloapi.status import check_step, compute_budget_series, window_span
 from sloapi.storage.models import StatusSnapshot
 
 router = APIRouter(prefix="/api/v1/slos", tags=["slos"])

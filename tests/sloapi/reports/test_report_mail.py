@@ -63,7 +63,7 @@ def test_message_parts_images_and_csv(make_service, smtp) -> None:  # type: igno
     (dba,) = smtp.to("dba@example.com")
     dba_html = parse(dba).get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert "pg-primary" in dba_html and "web-availability" not in dba_html
-    assert parse(dba)["Subject"].endswith(": 1 of 1 SLOs met")
+    assert parse(dba)["Subject"].endswith(": 1 met, 0 missed")
 
 
 def test_second_run_sends_nothing_and_force_resends(make_service, smtp) -> None:  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ def test_csv_rows(report) -> None:  # type: ignore[no-untyped-def]
 
 def test_text_and_subject(report) -> None:  # type: ignore[no-untyped-def]
     text = to_text(report)
-    assert text.startswith("Availability report October 2026: 1 of 2 SLOs met\n")
+    assert text.startswith("Availability report October 2026: 1 met, 1 missed\n")
     assert "web-avail: MISSED" in text and "1h 00m 00s" in text
     assert duration(59) == "59s" and duration(61) == "1m 01s"
 
