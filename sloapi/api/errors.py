@@ -15,6 +15,7 @@ from sloapi.errors import (
     UnknownSLOError,
     WindowError,
 )
+from sloapi.reports.errors import MonthError
 
 log = logging.getLogger("sloapi")
 
@@ -24,6 +25,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (PrometheusUnavailableError, 503),
     (QueryError, 502),
     (SpecError, 422),
+    (MonthError, 422),
 ]
 
 

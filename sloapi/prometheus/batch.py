@@ -6,14 +6,24 @@ import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from sloapi.prometheus.decode import RangeSeries, Sample
 
-if TYPE_CHECKING:
-    from sloapi.prometheus.client import PromClient
+
+class Client(Protocol):
+    """What a batch needs of the client (`PromClient`)."""
+
+    def submit(self, func: Callable[[], Any]) -> Future[Any]:
+        """Run `func` on the client's workers."""
+
+    def instant(self, query: str, at: datetime) -> list[Sample]:
+        """Evaluate an instant query."""
+
+    def range_pending(self, query: str, start: datetime, end: datetime, step_seconds: int) -> PendingRange:
+        """Submit the chunks of a range query."""
 
 
 class PendingRange:
@@ -41,7 +51,7 @@ class PendingRange:
 class QueryBatch:
     """Identical queries submitted to one batch run once; results are futures."""
 
-    def __init__(self, client: PromClient) -> None:
+    def __init__(self, client: Client) -> None:
         self._client = client
         self._futures: dict[Hashable, Future[Any]] = {}
         self._ranges: dict[Hashable, PendingRange] = {}

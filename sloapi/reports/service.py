@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
 from sloapi.prometheus import PromClient
-from sloapi.reports import store
 from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
 from sloapi.reports.delivery import Outcome, RetryPolicy, deliver, due_retries, list_deliveries
@@ -24,8 +23,9 @@ from sloapi.reports.model import MonthReport
 from sloapi.reports.month import Month, last_closed_month, parse_month
 from sloapi.reports.source import fetch_month
 from sloapi.reports.summary import build_report, summarise
-from sloapi.reports.tables import ReportDelivery
 from sloapi.specs.model import SLOSpec
+from sloapi.storage import report_snapshots as store
+from sloapi.storage.report_tables import ReportDelivery
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ReportService:
         data = fetch_month(self.prom, self.specs, month, now, options.step)
         with self.sessions() as session:
             before = store.latest_snapshot(session, month.previous().key, month.tz)
-        previous = before[1] if before else None
+        previous = MonthReport.model_validate(before[1]) if before else None
         return build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
 
     def report(self, month: Month, refresh: bool = False) -> tuple[MonthReport, int | None]:
@@ -121,10 +121,18 @@ class ReportService:
         with self.sessions() as session:
             found = None if refresh else store.latest_snapshot(session, month.key, month.tz)
         if found is not None:
-            return found[1], found[0]
+            return MonthReport.model_validate(found[1]), found[0]
         report = self.compute(month)
         with self.sessions() as session:
-            return report, store.save_snapshot(session, report)
+            snapshot_id = store.save_snapshot(
+                session,
+                month=report.month,
+                timezone=report.timezone,
+                generated_at=report.generated_at,
+                partial=report.partial,
+                payload=report.model_dump(mode="json"),
+            )
+        return report, snapshot_id
 
     def recipients(self, to: Sequence[str] = ()) -> dict[str, set[str] | None]:
         """Address -> SLO ids it gets (None: all). ``to`` overrides the configured recipients."""
@@ -203,9 +211,10 @@ class ReportService:
         outcomes = []
         for row in due_retries(self.sessions, self.clock(), self.retry):
             with self.sessions() as session:
-                report = store.load_snapshot(session, row.snapshot_id) if row.snapshot_id else None
-            if report is None:
+                payload = store.load_snapshot(session, row.snapshot_id) if row.snapshot_id else None
+            if payload is None:
                 continue
+            report = MonthReport.model_validate(payload)
             slo_ids = self.recipients().get(row.recipient)
             copy = report if slo_ids is None else restrict(report, slo_ids)
             charts = render_charts(copy.slos)

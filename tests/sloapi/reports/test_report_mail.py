@@ -156,7 +156,7 @@ def test_partial_month_is_not_sent(make_service, smtp) -> None:  # type: ignore[
 
 
 def test_stale_claim_of_a_dead_instance_is_taken_over_once(make_service, smtp) -> None:  # type: ignore[no-untyped-def]
-    from sloapi.reports.tables import ReportDelivery
+    from sloapi.storage.report_tables import ReportDelivery
 
     clock = Clock()
     service = make_service(clock=clock, smtp_port=smtp.port)

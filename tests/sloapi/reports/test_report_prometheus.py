@@ -78,7 +78,7 @@ def test_august_details(make_service, known_history) -> None:  # type: ignore[no
 
 
 def test_snapshot_is_kept_refresh_keeps_old_and_recomputes_identically(make_service) -> None:  # type: ignore[no-untyped-def]
-    from sloapi.reports import store
+    from sloapi.storage import report_snapshots as store
 
     service = make_service()
     first, first_id = service.report(AUG)
