@@ -4,7 +4,7 @@
 Public maths API (documented in docs/sloapi.md, "Engine API"):
 `Objective`, `WindowFigures`, `event_figures`, `ratio_figures`, `good_to_errors`, `burn_rate`,
 `event_error_ratio`, `trailing_burn_rates`, `time_to_exhaustion`, `projected_sli`, `burn_down`,
-`step_costs`, `verdict`, `classify`, `StepSeries`, `step_grid`, `align_end`, `find_incidents`,
+`Span`, `step_costs`, `verdict`, `classify`, `StepSeries`, `step_grid`, `align_end`, `find_incidents`,
 `burn_incidents`, `BURN_WINDOWS`, `parse_duration`, `format_duration`, `safe_float`.
 """
 
@@ -19,6 +19,7 @@ from sloapi.engine.burn import (
 )
 from sloapi.engine.durations import format_duration, parse_duration
 from sloapi.engine.figures import (
+    Span,
     Verdict,
     WindowFigures,
     classify,
@@ -38,6 +39,7 @@ __all__ = [
     "BURN_WINDOWS",
     "Incident",
     "Objective",
+    "Span",
     "StepArrays",
     "StepSeries",
     "Verdict",

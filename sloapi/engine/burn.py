@@ -116,17 +116,28 @@ def step_costs(
     burn-down) or the seconds with data (a report, whose SLI is the mean over those). Steps
     without a sample cost nothing.
     """
-    budget = objective.budget
     if error_ratio is not None:
         ratio, _covered = ratio_steps(error_ratio)
-        if basis_seconds <= 0:
-            return np.zeros(len(ratio))
-        return ratio * step_seconds / (budget * basis_seconds)
+        return ratio_costs(ratio, objective, step_seconds, basis_seconds)
     if errors is None or total is None:
         raise ValueError("give errors and total, or error_ratio")
     err, tot, _covered = event_steps(errors, total)
-    events = float(tot.sum())
-    return err / (budget * events) if events > 0 else np.zeros(len(err))
+    return event_costs(err, tot, objective)
+
+
+def event_costs(errors: np.ndarray, total: np.ndarray, objective: Objective) -> np.ndarray:
+    """`step_costs` of cleaned event steps: errors / (budget x all events)."""
+    events = float(total.sum())
+    return errors / (objective.budget * events) if events > 0 else np.zeros(len(errors))
+
+
+def ratio_costs(
+    ratio: np.ndarray, objective: Objective, step_seconds: float, basis_seconds: float
+) -> np.ndarray:
+    """`step_costs` of cleaned ratio steps: ratio x step / (budget x basis)."""
+    if basis_seconds <= 0:
+        return np.zeros(len(ratio))
+    return ratio * step_seconds / (objective.budget * basis_seconds)
 
 
 def burn_down(

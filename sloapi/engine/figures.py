@@ -78,8 +78,27 @@ class WindowFigures:
     no_traffic: bool
 
 
-def _expected_steps(present: int, step_seconds: float, span_seconds: float) -> int:
-    return max(present, round(span_seconds / step_seconds))
+@dataclass(frozen=True)
+class Span:
+    """What steps a window expects and how missing ones count.
+
+    Attributes:
+        step_seconds: the step length.
+        window_seconds: the full window's length (budget seconds are relative to it).
+        span_seconds: the span the steps should cover (None: the whole window; less for a
+            calendar window still in progress); sets the expected number of steps.
+        missing: `ignore` (coverage drops) or `bad` (missing steps count as bad).
+    """
+
+    step_seconds: float
+    window_seconds: float
+    span_seconds: float | None = None
+    missing: MissingPolicy = "ignore"
+
+    def expected_steps(self, present: int) -> int:
+        """Steps the span should hold (never fewer than those present)."""
+        span = self.window_seconds if self.span_seconds is None else self.span_seconds
+        return max(present, round(span / self.step_seconds))
 
 
 def _status(present: int, expected: int) -> DataStatus:
@@ -91,7 +110,8 @@ def _status(present: int, expected: int) -> DataStatus:
 def _values(series: ArrayLike) -> np.ndarray:
     """Float values with every non-finite one as NaN (no sample)."""
     if isinstance(series, pd.Series):
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        numbers = series if series.dtype.kind in "fiu" else pd.to_numeric(series, errors="coerce")
+        values = numbers.to_numpy(dtype=float)
     else:
         values = np.asarray(series, dtype=float)
     return np.where(np.isfinite(values), values, np.nan)
@@ -108,8 +128,9 @@ def event_steps(errors: ArrayLike, total: ArrayLike) -> tuple[np.ndarray, np.nda
         errors = errors.reindex(total.index)
     tot = _values(total)
     covered = ~np.isnan(tot)
-    tot = np.where(covered, np.maximum(np.nan_to_num(tot), 0.0), 0.0)
-    err = np.where(covered, np.clip(np.nan_to_num(_values(errors)), 0.0, tot), 0.0)
+    tot = np.where(covered, np.maximum(tot, 0.0), 0.0)
+    err = _values(errors)
+    err = np.minimum(np.maximum(np.where(np.isnan(err), 0.0, err), 0.0), tot)
     return err, tot, covered
 
 
@@ -117,7 +138,7 @@ def ratio_steps(error_ratio: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Per-step (error ratio in [0, 1] with 0 where missing, covered) arrays of a raw SLI."""
     values = _values(error_ratio)
     covered = ~np.isnan(values)
-    return np.where(covered, np.clip(np.nan_to_num(values), 0.0, 1.0), 0.0), covered
+    return np.where(covered, np.minimum(np.maximum(values, 0.0), 1.0), 0.0), covered
 
 
 def window_figures(
@@ -192,18 +213,23 @@ def event_figures(
     Returns:
         The window's figures; the SLI is None when there was no data or no traffic.
     """
-    err_steps, tot_steps, covered = event_steps(errors, total)
+    span = Span(step_seconds, window_seconds, span_seconds, missing)
+    return counted_figures(*event_steps(errors, total), objective, span)
+
+
+def counted_figures(
+    err_steps: np.ndarray, tot_steps: np.ndarray, covered: np.ndarray, objective: Objective, span: Span
+) -> WindowFigures:
+    """`event_figures` of steps already cleaned by `event_steps`."""
     present = int(covered.sum())
-    span = window_seconds if span_seconds is None else span_seconds
-    expected = _expected_steps(present, step_seconds, span)
+    expected = span.expected_steps(present)
     tot = float(tot_steps.sum())
     err = min(float(err_steps.sum()), tot)
-    if missing == "bad" and present and expected > present:
+    if span.missing == "bad" and present and expected > present:
         extra = (expected - present) * tot / present
         err, tot = err + extra, tot + extra
-    return window_figures(
-        objective, event_error_ratio(err, tot), window_seconds, (present, expected), (err, tot)
-    )
+    ratio = event_error_ratio(err, tot)
+    return window_figures(objective, ratio, span.window_seconds, (present, expected), (err, tot))
 
 
 def good_to_errors(good: pd.Series, total: pd.Series) -> pd.Series:
@@ -231,16 +257,23 @@ def ratio_figures(
         span_seconds: the span the steps should cover (default `window_seconds`).
         missing: `ignore` or `bad` (missing steps count as error ratio 1).
     """
-    ratio, covered = ratio_steps(error_ratio)
+    span = Span(step_seconds, window_seconds, span_seconds, missing)
+    return averaged_figures(*ratio_steps(error_ratio), objective, span)
+
+
+def averaged_figures(
+    ratio: np.ndarray, covered: np.ndarray, objective: Objective, span: Span
+) -> WindowFigures:
+    """`ratio_figures` of steps already cleaned by `ratio_steps`."""
     present = int(covered.sum())
-    span = window_seconds if span_seconds is None else span_seconds
-    expected = _expected_steps(present, step_seconds, span)
+    expected = span.expected_steps(present)
     bad_steps = float(ratio.sum())
     steps = present
-    if missing == "bad" and expected > present:
+    if span.missing == "bad" and expected > present:
         bad_steps += expected - present
         steps = expected
-    return window_figures(objective, mean_error_ratio(bad_steps, steps), window_seconds, (present, expected))
+    ratio_mean = mean_error_ratio(bad_steps, steps)
+    return window_figures(objective, ratio_mean, span.window_seconds, (present, expected))
 
 
 def event_error_ratio(errors: float, total: float) -> float | None:

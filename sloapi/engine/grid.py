@@ -21,7 +21,10 @@ def grid_seconds(start: datetime, end: datetime, step_seconds: int) -> np.ndarra
 
 def step_grid(start: datetime, end: datetime, step_seconds: int) -> pd.DatetimeIndex:
     """Step ends `end, end - step, ...` strictly after `start`, in time order (UTC)."""
-    return pd.DatetimeIndex(pd.to_datetime(grid_seconds(start, end, step_seconds), unit="s", utc=True))
+    count = int((end - start).total_seconds() // step_seconds)
+    end_ns = round(end.timestamp() * 1_000_000) * 1000  # datetimes hold whole microseconds
+    ns = end_ns - step_seconds * 1_000_000_000 * np.arange(count - 1, -1, -1, dtype=np.int64)
+    return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
 
 
 def align_end(start: datetime, end: datetime, step_seconds: int) -> datetime:

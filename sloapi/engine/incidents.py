@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from sloapi.engine.burn import step_costs
+from sloapi.engine.burn import event_costs, ratio_costs
 from sloapi.engine.objective import Objective
 from sloapi.engine.steps import StepArrays
 
@@ -81,14 +81,10 @@ def find_incidents(
 def cost_per_step(steps: StepArrays, objective: Objective) -> np.ndarray:
     """Each step's share of the period's budget, summing to the share consumed (the SLI of a
     raw SLO is the mean over the steps with data, so those seconds are its basis)."""
-    return step_costs(
-        objective,
-        errors=steps.errors,
-        total=steps.total,
-        error_ratio=None if steps.total is not None else np.where(steps.covered, steps.ratio, np.nan),
-        step_seconds=steps.step_seconds,
-        basis_seconds=float(steps.covered.sum()) * steps.step_seconds,
-    )
+    if steps.errors is not None and steps.total is not None:
+        return event_costs(steps.errors, steps.total, objective)
+    basis = float(steps.covered.sum()) * steps.step_seconds
+    return ratio_costs(steps.ratio, objective, steps.step_seconds, basis)
 
 
 def burn_incidents(
@@ -97,15 +93,17 @@ def burn_incidents(
     *,
     threshold: float = 10.0,
     merge_gap: timedelta = timedelta(minutes=5),
+    cost: np.ndarray | None = None,
 ) -> list[Incident]:
     """The incidents of one SLO's steps: judged steps whose burn rate reaches `threshold`,
-    merged when closer than `merge_gap`; each with the budget share its steps used."""
+    merged when closer than `merge_gap`; each with the budget share its steps used (`cost`,
+    when already known, is `cost_per_step(steps, objective)`)."""
     burn = steps.ratio / objective.budget
     return find_incidents(
         steps.index,
         steps.judged & (burn >= threshold),
         burn,
-        cost_per_step(steps, objective),
+        cost_per_step(steps, objective) if cost is None else cost,
         step=timedelta(seconds=steps.step_seconds),
         merge_gap=merge_gap,
     )

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from sloapi.engine.figures import (
-    MissingPolicy,
+    Span,
     WindowFigures,
-    event_figures,
+    averaged_figures,
+    counted_figures,
     event_steps,
-    ratio_figures,
     ratio_steps,
 )
 from sloapi.engine.objective import Objective
@@ -38,36 +38,6 @@ class StepSeries:
     errors: pd.Series | None = None
     total: pd.Series | None = None
     error_ratio: pd.Series | None = None
-
-    def figures(
-        self,
-        objective: Objective,
-        *,
-        window_seconds: float,
-        span_seconds: float | None = None,
-        missing: MissingPolicy = "ignore",
-    ) -> WindowFigures:
-        """The window's figures from these steps (`event_figures` or `ratio_figures`)."""
-        if self.kind == "ratio":
-            assert self.error_ratio is not None
-            return ratio_figures(
-                self.error_ratio,
-                objective,
-                step_seconds=self.step_seconds,
-                window_seconds=window_seconds,
-                span_seconds=span_seconds,
-                missing=missing,
-            )
-        assert self.errors is not None and self.total is not None
-        return event_figures(
-            self.errors,
-            self.total,
-            objective,
-            step_seconds=self.step_seconds,
-            window_seconds=window_seconds,
-            span_seconds=span_seconds,
-            missing=missing,
-        )
 
     def arrays(self) -> StepArrays:
         """The steps as cleaned arrays (see `event_steps` and `ratio_steps`)."""
@@ -101,6 +71,12 @@ class StepArrays:
     ratio: np.ndarray
     errors: np.ndarray | None
     total: np.ndarray | None
+
+    def figures(self, objective: Objective, span: Span) -> WindowFigures:
+        """The window's figures from these steps (`event_figures` or `ratio_figures`)."""
+        if self.errors is not None and self.total is not None:
+            return counted_figures(self.errors, self.total, self.covered, objective, span)
+        return averaged_figures(self.ratio, self.covered, objective, span)
 
     @property
     def judged(self) -> np.ndarray:

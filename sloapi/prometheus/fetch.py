@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sloapi.engine.durations import format_duration
-from sloapi.engine.grid import grid_seconds
+from sloapi.engine.grid import grid_seconds, step_grid
 from sloapi.engine.steps import StepSeries
 from sloapi.prometheus.batch import QueryBatch
 from sloapi.prometheus.client import PromClient
@@ -58,7 +58,7 @@ def fetch_steps(
     over one step at each step end. Missing steps are NaN.
     """
     seconds = grid_seconds(start, end, step_seconds)
-    index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True))
+    index = step_grid(start, end, step_seconds)
     batch = prom.batch() if isinstance(prom, PromClient) else prom
     queries = spec.queries(format_duration(step_seconds))
     if len(index) == 0:

@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from PIL import Image
 
@@ -94,7 +94,7 @@ class ChartRenderer:
         self.figure.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.9, wspace=0.32)
         titles = ("Daily SLI (%) by day", "Error budget left (%)")
         self.labels: dict[Axes, list[Text]] = {}
-        self.grids: dict[Axes, list[Line2D]] = {}
+        self.grids: dict[Axes, LineCollection] = {}
         for axes, title in zip((self.sli_axes, self.budget_axes), titles, strict=True):
             axes.set_title(title, fontsize=9)
             axes.set_xlim(0, 32)
@@ -102,11 +102,10 @@ class ChartRenderer:
             axes.set_yticks([])
             axes.tick_params(labelsize=7)
             along = axes.get_yaxis_transform()  # x in frame fractions, y in data
-            self.grids[axes] = [
-                axes.plot([0, 1], [0, 0], transform=along, color="#e6e6e6", lw=0.6, zorder=0,
-                          animated=True)[0]
-                for _ in range(MAX_TICKS)
-            ]  # fmt: skip
+            self.grids[axes] = LineCollection(
+                [], transform=along, colors="#e6e6e6", linewidths=0.6, zorder=0, animated=True
+            )
+            axes.add_collection(self.grids[axes], autolim=False)
             self.labels[axes] = [
                 axes.text(-0.03, 0, "", transform=along, ha="right", va="center", fontsize=7,
                           animated=True)
@@ -141,16 +140,14 @@ class ChartRenderer:
 
     def _scale(self, axes: Axes, low: float, high: float) -> None:
         """Fit [low, high] with round ticks and draw the grid lines and tick labels."""
-        ticks, decimals = nice_ticks(low, high, 5)
+        ticks, decimals = nice_ticks(low, high, 4)
         pad = 0.06 * (ticks[-1] - ticks[0])
         axes.set_ylim(ticks[0] - pad, ticks[-1] + pad)
-        for i, (line, label) in enumerate(zip(self.grids[axes], self.labels[axes], strict=True)):
-            if i >= len(ticks):
-                continue
-            line.set_ydata([ticks[i], ticks[i]])
-            label.set_y(ticks[i])
-            label.set_text(f"{ticks[i]:.{decimals}f}")
-            axes.draw_artist(line)
+        self.grids[axes].set_segments([[(0, tick), (1, tick)] for tick in ticks])
+        axes.draw_artist(self.grids[axes])
+        for tick, label in zip(ticks, self.labels[axes], strict=False):
+            label.set_y(tick)
+            label.set_text(f"{tick:.{decimals}f}")
             axes.draw_artist(label)
 
     def _draw_sli(self, slo: ChartData) -> None:

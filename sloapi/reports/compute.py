@@ -9,14 +9,21 @@ the budget, "no data" and "no traffic" come from `sloapi.engine` exactly as for 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
-from sloapi.engine.figures import WindowFigures, event_error_ratio, good_to_errors, mean_error_ratio, verdict
+from sloapi.engine.figures import (
+    Span,
+    WindowFigures,
+    event_error_ratio,
+    good_to_errors,
+    mean_error_ratio,
+    verdict,
+)
 from sloapi.engine.grid import align_end, step_grid
 from sloapi.engine.incidents import burn_incidents, cost_per_step
 from sloapi.engine.objective import Objective
@@ -224,12 +231,15 @@ def compute_slo(
     objective = Objective.from_ratio(series.objective)
     step_seconds = int(options.step.total_seconds())
     grid = month_grid(month, options.step, now)
-    steps = series.steps(grid, step_seconds)
-    fig = steps.figures(objective, window_seconds=month.seconds, span_seconds=len(grid) * step_seconds)
-    arrays = steps.arrays()
+    arrays = series.steps(grid, step_seconds).arrays()
+    fig = arrays.figures(objective, Span(step_seconds, month.seconds, len(grid) * step_seconds))
     cost = cost_per_step(arrays, objective)
     incidents = burn_incidents(
-        arrays, objective, threshold=options.incident_burn_rate, merge_gap=options.incident_merge_gap
+        arrays,
+        objective,
+        threshold=options.incident_burn_rate,
+        merge_gap=options.incident_merge_gap,
+        cost=cost,
     )
     daily = _daily(arrays, month, cost)
     judged = [day for day in daily if day.sli is not None]
@@ -250,7 +260,7 @@ def compute_slo(
         coverage_ratio=fig.coverage_ratio,
         total_events=fig.total_events,
         error_events=fig.error_events,
-        incidents=[Incident(**asdict(incident)) for incident in incidents],
+        incidents=[Incident(**vars(incident)) for incident in incidents],
         worst_day=min(judged, key=lambda day: (day.sli, day.date)) if judged else None,
         daily=daily,
         change=_change(fig.sli, fig.consumed_ratio, previous),

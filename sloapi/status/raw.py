@@ -19,6 +19,7 @@ from sloapi.engine.burn import (
 )
 from sloapi.engine.figures import (
     MissingPolicy,
+    Span,
     WindowFigures,
     classify,
     event_error_ratio,
@@ -132,8 +133,8 @@ def compute_status(
         raise WindowError(f"window {window.name} is shorter than the step")
     burn_futures = submit_burn_queries(batch, spec, at)
     steps = fetch_steps(batch, spec, start, at, options.step_seconds)
-    fig = steps.figures(
-        spec.objective, window_seconds=window_seconds, span_seconds=span, missing=options.missing
+    fig = steps.arrays().figures(
+        spec.objective, Span(options.step_seconds, window_seconds, span, options.missing)
     )
     burn_rates = collect_burn_rates(spec, burn_futures)
     result = status_json(
