@@ -78,7 +78,7 @@ def test_august_details(make_service, known_history) -> None:  # type: ignore[no
 
 
 def test_snapshot_is_kept_refresh_keeps_old_and_recomputes_identically(make_service) -> None:  # type: ignore[no-untyped-def]
-    from sloapi.reports import store
+    from sloapi.storage import report_snapshots as store
 
     service = make_service()
     first, first_id = service.report(AUG)
@@ -114,8 +114,13 @@ def test_partial_month_is_computed_live_and_not_kept(make_service) -> None:  # t
 
 
 def test_retention_is_read_from_prometheus(report_prometheus) -> None:  # type: ignore[no-untyped-def]
-    from sloapi.reports.source import retention_start
+    from sloapi.prometheus import PromClient
 
     now = hist.NOW
-    assert retention_start(report_prometheus.url, now) == now - timedelta(days=3650)
-    assert retention_start("http://127.0.0.1:9", now) is None  # unreachable: unknown, no warning
+    reachable, unreachable = PromClient(report_prometheus.url), PromClient("http://127.0.0.1:9")
+    try:
+        assert reachable.retention_start(now) == now - timedelta(days=3650)
+        assert unreachable.retention_start(now) is None  # unreachable: unknown, no warning
+    finally:
+        reachable.close()
+        unreachable.close()
