@@ -35,10 +35,10 @@ CSP = (
 )
 
 
-def _html(template: str, request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _html(template: str, request: Request, http_status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("refresh", request.app.state.ctx.settings.site_refresh_seconds)
     headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
-    return HTMLResponse(page(template, request=request, **context), status_code=status_code, headers=headers)
+    return HTMLResponse(page(template, request=request, **context), status_code=http_status, headers=headers)
 
 
 def _error(request: Request, exc: Exception) -> HTMLResponse:

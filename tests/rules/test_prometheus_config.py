@@ -22,6 +22,7 @@ JOBS = {
     "keepalived": ["keepalived-exporter"],
     "patroni": ["patroni-exporter"],
     "patroni-rest": ["patroni-1", "patroni-2", "patroni-3"],
+    "app": ["app-1", "app-2", "app-3"],
     "sloapi": ["sloapi"],
 }
 
