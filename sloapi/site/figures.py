@@ -75,11 +75,12 @@ def month_incidents(ctx: ServiceContext, spec: SLOSpec, month: Month, at: dateti
     with the report's threshold and merge gap."""
     settings = ctx.settings
     step = settings.raw_step_seconds
+    end = align_end(month.start, min(month.end, at), step)
     return compute_incidents(
         ctx.prom.batch(),
         spec,
-        Window("month", 0, month.tz),
-        align_end(month.start, min(month.end, at), step),
+        Window("rolling", round((end - month.start).total_seconds())),  # the month's start to `end`
+        end,
         step_seconds=step,
         threshold=settings.report_incident_burn_rate,
         merge_gap=timedelta(seconds=settings.report_incident_merge_gap_seconds),
