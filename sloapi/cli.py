@@ -13,11 +13,10 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from sloapi.commands import check, convert, rules, serve
+from sloapi.commands import check, convert, report, rules, serve
 from sloapi.config import Settings
-from sloapi.reports import cli as reports_cli
 
-SUBCOMMAND_MODULES = (check, convert, rules, serve, reports_cli)
+SUBCOMMAND_MODULES = (check, convert, rules, serve, report)
 
 
 def common_parser() -> argparse.ArgumentParser:

@@ -60,4 +60,12 @@ class PrometheusUnavailableError(SloapiError):
 
 
 class QueryError(SloapiError):
-    """Prometheus rejected a query (bad PromQL, too many points)."""
+    """Prometheus rejected a query (bad PromQL, too many points).
+
+    Attributes:
+        reason: Prometheus's own error text (its answer's ``error`` field when it sent one).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"Prometheus rejected the query: {reason}")

@@ -10,20 +10,18 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from sloapi.api.errors import install_error_handlers
-from sloapi.api.routes import admin, health, metrics, slos
+from sloapi.api.routes import admin, health, metrics, reports, slos
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
-from sloapi.engine.prom import PromClient
-from sloapi.reports import app as reports_app
+from sloapi.prometheus import PromClient
 from sloapi.service import ServiceContext, utcnow
-from sloapi.site import app as site_app
+from sloapi.site.app import router as site_router
 from sloapi.storage.db import mask_url
 from sloapi.storage.migrate import upgrade
 
 log = logging.getLogger("sloapi")
 
-#: Modules whose `install(app)` adds routes / start-up work.
-APP_EXTENSIONS = (reports_app, site_app)
+ROUTERS = (slos.router, reports.router, admin.router, health.router, metrics.router, site_router)
 
 
 def create_app(
@@ -32,14 +30,14 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     prom: PromClient | None = None,
 ) -> FastAPI:
-    """Build the app. Specs are loaded and migrations run at start-up (lifespan); an invalid
-    spec or setting stops the start with a message naming it."""
+    """Build the app. At start-up (lifespan) the specs are loaded, migrations run and the
+    monthly report scheduler starts; an invalid spec or setting stops the start with a message
+    naming it. At shutdown the scheduler stops and the clients close."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or get_settings()
         ctx = ServiceContext.build(cfg, clock=clock, prom=prom)
-        ctx.extras["request_metrics"] = telemetry
         log.info(
             "sloapi: %d SLOs from %s, Prometheus %s, database %s",
             len(ctx.specs),
@@ -47,11 +45,11 @@ def create_app(
             cfg.prometheus_url,
             mask_url(cfg.database_url),
         )
-        upgrade(ctx.db_engine)
-        app.state.ctx = ctx
         try:
-            async with _run_hooks(app):
-                yield
+            upgrade(ctx.db_engine)
+            ctx.start_report_scheduler()
+            app.state.ctx = ctx
+            yield
         finally:
             ctx.close()
 
@@ -63,31 +61,12 @@ def create_app(
         docs_url=None,  # /docs and /redoc: sloapi.site.docs, with local assets
         redoc_url=None,
     )
-    app.state.startup_hooks = []
-    telemetry = RequestMetrics()
-    telemetry.install(app)
+    app.state.telemetry = RequestMetrics()
+    app.state.telemetry.install(app)
     install_error_handlers(app)
-    for router in (slos.router, admin.router, health.router, metrics.router):
+    for router in ROUTERS:
         app.include_router(router)
-    for extension in APP_EXTENSIONS:
-        extension.install(app)
     return app
-
-
-@asynccontextmanager
-async def _run_hooks(app: FastAPI) -> AsyncIterator[None]:
-    """Run the async context managers extensions put in `app.state.startup_hooks`."""
-    hooks = list(app.state.startup_hooks)
-    entered = []
-    try:
-        for hook in hooks:
-            manager = hook(app)
-            await manager.__aenter__()
-            entered.append(manager)
-        yield
-    finally:
-        for manager in reversed(entered):
-            await manager.__aexit__(None, None, None)
 
 
 def __getattr__(name: str) -> FastAPI:

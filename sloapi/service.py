@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
 from sloapi.engine.durations import parse_duration
-from sloapi.engine.prom import PromClient, QueryBatch
-from sloapi.engine.recorded import recorded_statuses
-from sloapi.engine.status import StatusOptions, compute_status
 from sloapi.errors import UnknownSLOError, WindowError
+from sloapi.prometheus import PromClient, QueryBatch
+from sloapi.reports.scheduler import ReportScheduler
+from sloapi.reports.service import ReportService
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
+from sloapi.status import StatusOptions, compute_status, recorded_statuses
 from sloapi.storage.db import make_engine, make_session_factory
 
 
@@ -36,7 +37,8 @@ class ServiceContext:
     db_engine: Engine
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = utcnow
-    extras: dict[str, Any] = field(default_factory=dict)
+    report_scheduler: ReportScheduler | None = None
+    _recent: tuple[datetime, list[dict[str, Any]]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -60,9 +62,26 @@ class ServiceContext:
         )
 
     def close(self) -> None:
-        """Release the Prometheus client and the database pool."""
+        """Stop the report scheduler, release the Prometheus client and the database pool."""
+        if self.report_scheduler is not None:
+            self.report_scheduler.shutdown()
+            self.report_scheduler = None
         self.prom.close()
         self.db_engine.dispose()
+
+    def reports(self) -> ReportService:
+        """The report service over the shared objects (specs as currently loaded)."""
+        return ReportService(
+            settings=self.settings,
+            specs=list(self.specs.values()),
+            prom=self.prom,
+            sessions=self.sessions,
+            clock=self.clock,
+        )
+
+    def start_report_scheduler(self) -> None:
+        """Run the monthly report job while the service runs, when the report has a recipient."""
+        self.report_scheduler = ReportScheduler.start_for(self.reports(), self.db_engine)
 
     def reload(self) -> int:
         """Re-read the spec directory (all or nothing); returns the number of SLOs."""
@@ -106,12 +125,12 @@ class ServiceContext:
         `/metrics`: frequent scrapes must not recompute raw 30-day windows each time)."""
         now = self.clock()
         with self._lock:
-            cached = self.extras.get("recent_statuses")
+            cached = self._recent
         if cached is not None and 0 <= (now - cached[0]).total_seconds() < max_age_seconds:
             return list(cached[1])
         statuses = self.statuses(None, now.replace(microsecond=0))
         with self._lock:
-            self.extras["recent_statuses"] = (now, statuses)
+            self._recent = (now, statuses)
         return statuses
 
     def statuses(self, window: str | None, at: datetime) -> list[dict[str, Any]]:

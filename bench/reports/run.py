@@ -158,7 +158,7 @@ def write_specs(n: int) -> Path:
 def end_to_end(n: int) -> dict[str, float]:
     """Phase 2."""
     from sloapi.config import Settings
-    from sloapi.engine.prom import PromClient
+    from sloapi.prometheus import PromClient
     from sloapi.reports.service import ReportService
     from sloapi.specs import load_dir
     from sloapi.storage.db import make_engine, make_session_factory

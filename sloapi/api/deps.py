@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from sloapi.config import Settings
 from sloapi.engine.durations import parse_time
-from sloapi.engine.prom import PromClient
-from sloapi.engine.status import pin
 from sloapi.errors import WindowError
+from sloapi.prometheus import PromClient
+from sloapi.reports.service import ReportService
 from sloapi.service import ServiceContext, check_window_text
+from sloapi.status import pin
 
 
 def get_ctx(request: Request) -> ServiceContext:
@@ -40,6 +41,14 @@ def get_prom(ctx: CtxDep) -> PromClient:
 
 
 PromDep = Annotated[PromClient, Depends(get_prom)]
+
+
+def get_reports(ctx: CtxDep) -> ReportService:
+    """The report service over the app's shared objects."""
+    return ctx.reports()
+
+
+ReportsDep = Annotated[ReportService, Depends(get_reports)]
 
 
 def get_session(ctx: CtxDep) -> Iterator[Session]:

@@ -15,6 +15,7 @@ from sloapi.errors import (
     UnknownSLOError,
     WindowError,
 )
+from sloapi.reports.errors import MonthError
 
 log = logging.getLogger("sloapi")
 
@@ -24,7 +25,13 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (PrometheusUnavailableError, 503),
     (QueryError, 502),
     (SpecError, 422),
+    (MonthError, 422),
 ]
+
+
+def status_code(exc: Exception) -> int:
+    """The HTTP status of one of the service's errors (500 for any other exception)."""
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
 
 
 def _answer(code: int, detail: str) -> JSONResponse:
@@ -35,10 +42,8 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register handlers: 404 unknown SLO, 422 bad window/time, 503 Prometheus down, 500 JSON."""
 
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        for kind, code in _STATUS:
-            if isinstance(exc, kind):
-                return _answer(code, str(exc))
-        return _answer(500, "internal error")
+        code = status_code(exc)
+        return _answer(code, str(exc) if code != 500 else "internal error")
 
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error: %s: %s", type(exc).__name__, exc)

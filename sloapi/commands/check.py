@@ -9,38 +9,15 @@ VictoriaMetrics URL accepts MetricsQL.
 from __future__ import annotations
 
 import argparse
-import ast
-import json
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sloapi.config import Settings
-from sloapi.engine.prom import PromClient
 from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError
+from sloapi.prometheus import PromClient
 from sloapi.specs import SLOSpec, read_dir
-
-_BYTES_BODY = re.compile(r"""\((b(['"]).*\2)\)\s*$""", re.DOTALL)
-_ERROR_FIELD = re.compile(r'"error":"(.*?)(?:"\}|$)', re.DOTALL)
-
-
-def prometheus_message(text: str) -> str:
-    """Prometheus's own `error` text out of a client error quoting the raw body (maybe cut short)."""
-    match = _BYTES_BODY.search(text)
-    if match is not None:
-        try:
-            body = ast.literal_eval(match.group(1))
-            error = json.loads(body.decode("utf-8", "replace")).get("error")
-        except (ValueError, SyntaxError, AttributeError):
-            error = None
-        if error:
-            return str(error)
-    field = _ERROR_FIELD.search(text)
-    if field is None:
-        return text
-    return field.group(1).replace("\\\\", "\\").replace('\\"', '"')
 
 
 def check_promql(prom: PromClient, specs: list[SLOSpec]) -> list[SpecError]:
@@ -56,7 +33,7 @@ def check_promql(prom: PromClient, specs: list[SLOSpec]) -> list[SpecError]:
             try:
                 prom.instant(query, now)
             except QueryError as exc:
-                reason = f"{kind} query rejected by Prometheus: {prometheus_message(str(exc))}"
+                reason = f"{kind} query rejected by Prometheus: {exc.reason}"
                 errors.append(SpecError(spec.source, spec.id, reason))
     return errors
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from sloapi.engine.figures import event_error_ratio, event_steps, ratio_steps
 from sloapi.engine.objective import Objective
 
 #: The burn-rate windows reported for every SLO, in seconds.
@@ -29,13 +30,6 @@ def burn_rate(error_ratio: float | None, objective: Objective) -> float | None:
     if error_ratio is None or not math.isfinite(error_ratio):
         return None
     return max(error_ratio, 0.0) / objective.budget
-
-
-def event_error_ratio(errors: float, total: float) -> float | None:
-    """Traffic-weighted error ratio of counts (None on zero traffic or non-finite input)."""
-    if not (math.isfinite(errors) and math.isfinite(total)) or total <= 0:
-        return None
-    return min(max(errors / total, 0.0), 1.0)
 
 
 def trailing_burn_rates(
@@ -106,6 +100,46 @@ def projected_sli(
     return min(max(1.0 - bad / window_seconds, 0.0), 1.0)
 
 
+def step_costs(
+    objective: Objective,
+    *,
+    errors: np.ndarray | pd.Series | None = None,
+    total: np.ndarray | pd.Series | None = None,
+    error_ratio: np.ndarray | pd.Series | None = None,
+    step_seconds: float,
+    basis_seconds: float,
+) -> np.ndarray:
+    """Each step's share of the error budget (the steps' sum is the share consumed).
+
+    Event SLIs: errors of the step / (budget x total events of all steps). Raw SLIs: the step's
+    error ratio x step / (budget x `basis_seconds`), the basis being the window's length (a
+    burn-down) or the seconds with data (a report, whose SLI is the mean over those). Steps
+    without a sample cost nothing.
+    """
+    if error_ratio is not None:
+        ratio, _covered = ratio_steps(error_ratio)
+        return ratio_costs(ratio, objective, step_seconds, basis_seconds)
+    if errors is None or total is None:
+        raise ValueError("give errors and total, or error_ratio")
+    err, tot, _covered = event_steps(errors, total)
+    return event_costs(err, tot, objective)
+
+
+def event_costs(errors: np.ndarray, total: np.ndarray, objective: Objective) -> np.ndarray:
+    """`step_costs` of cleaned event steps: errors / (budget x all events)."""
+    events = float(total.sum())
+    return errors / (objective.budget * events) if events > 0 else np.zeros(len(errors))
+
+
+def ratio_costs(
+    ratio: np.ndarray, objective: Objective, step_seconds: float, basis_seconds: float
+) -> np.ndarray:
+    """`step_costs` of cleaned ratio steps: ratio x step / (budget x basis)."""
+    if basis_seconds <= 0:
+        return np.zeros(len(ratio))
+    return ratio * step_seconds / (objective.budget * basis_seconds)
+
+
 def burn_down(
     objective: Objective,
     *,
@@ -124,21 +158,24 @@ def burn_down(
     Returns:
         DataFrame indexed like the input with float columns `remaining_ratio`, `ideal_ratio`.
     """
-    budget = objective.budget
-    if error_ratio is not None:
-        index = error_ratio.index
-        spent = error_ratio.clip(0, 1).fillna(0).cumsum() * step_seconds / (budget * window_seconds)
-    elif errors is not None and total is not None:
-        index = total.index
-        tot = float(total.clip(lower=0).fillna(0).sum())
-        cum = errors.reindex(index).clip(lower=0).fillna(0).cumsum()
-        spent = cum / (budget * tot) if tot > 0 else cum * 0.0
-    else:
+    series = error_ratio if error_ratio is not None else total
+    if series is None:
         raise ValueError("give errors and total, or error_ratio")
+    index = series.index
+    spent = np.cumsum(
+        step_costs(
+            objective,
+            errors=errors,
+            total=total,
+            error_ratio=error_ratio,
+            step_seconds=step_seconds,
+            basis_seconds=window_seconds,
+        )
+    )
     if len(index):
         start = index[0] - pd.Timedelta(seconds=step_seconds)
         elapsed = (index - start).total_seconds().to_numpy(dtype=float)
     else:
         elapsed = np.array([], dtype=float)
     ideal = np.clip(1.0 - elapsed / window_seconds, 0.0, 1.0)
-    return pd.DataFrame({"remaining_ratio": 1.0 - spent.to_numpy(float), "ideal_ratio": ideal}, index=index)
+    return pd.DataFrame({"remaining_ratio": 1.0 - spent, "ideal_ratio": ideal}, index=index)

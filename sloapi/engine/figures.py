@@ -1,15 +1,23 @@
-"""SLI and error budget over one window: pure functions over pandas series.
+"""SLI and error budget over one window or period: the one computation status and reports use.
 
-Inputs are per-step series indexed by the step's end time (tz-aware UTC `DatetimeIndex`):
-event SLIs give the count of error and total events in each step (the `increase` over the step),
-raw SLIs give the error ratio of each step. NaN (or an absent step) means "no sample".
+Inputs are per-step values on the step grid (`sloapi.engine.grid`), as pandas series indexed by
+the step's end time or as plain arrays: event SLIs give the count of error and total events in
+each step (the `increase` over the step), raw SLIs give the error ratio of each step. NaN (or an
+absent step) means "no sample".
+
+Definitions (docs/sloapi.md, "No data and no traffic"):
+- no data: not one step of the window has a sample of the total series (event SLIs) or of the
+  error ratio (raw SLIs); nothing can be judged.
+- no traffic: steps have samples, but the total events over the window add up to 0 (event SLIs
+  only); nothing happened, so nothing can be judged either and the budget is untouched.
+- otherwise the SLI is judged: met when it reaches the objective, else missed.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -18,6 +26,9 @@ from sloapi.engine.objective import Objective
 
 MissingPolicy = Literal["ignore", "bad"]
 DataStatus = Literal["ok", "partial", "no_data"]
+Verdict = Literal["met", "missed", "no_data", "no_traffic"]
+ArrayLike: TypeAlias = pd.Series | np.ndarray
+MET_TOLERANCE = 1e-12  # float noise must not turn an exactly met objective into a miss
 
 
 @dataclass(frozen=True)
@@ -67,10 +78,27 @@ class WindowFigures:
     no_traffic: bool
 
 
-def _expected_steps(present: int, step_seconds: float, span_seconds: float | None) -> int:
-    if span_seconds is None:
-        return present
-    return max(present, round(span_seconds / step_seconds))
+@dataclass(frozen=True)
+class Span:
+    """What steps a window expects and how missing ones count.
+
+    Attributes:
+        step_seconds: the step length.
+        window_seconds: the full window's length (budget seconds are relative to it).
+        span_seconds: the span the steps should cover (None: the whole window; less for a
+            calendar window still in progress); sets the expected number of steps.
+        missing: `ignore` (coverage drops) or `bad` (missing steps count as bad).
+    """
+
+    step_seconds: float
+    window_seconds: float
+    span_seconds: float | None = None
+    missing: MissingPolicy = "ignore"
+
+    def expected_steps(self, present: int) -> int:
+        """Steps the span should hold (never fewer than those present)."""
+        span = self.window_seconds if self.span_seconds is None else self.span_seconds
+        return max(present, round(span / self.step_seconds))
 
 
 def _status(present: int, expected: int) -> DataStatus:
@@ -79,18 +107,49 @@ def _status(present: int, expected: int) -> DataStatus:
     return "ok" if present >= expected else "partial"
 
 
-def _clean(series: pd.Series) -> pd.Series:
-    values = pd.to_numeric(series, errors="coerce").astype(float)
-    return values.where(np.isfinite(values))
+def _values(series: ArrayLike) -> np.ndarray:
+    """Float values with every non-finite one as NaN (no sample)."""
+    if isinstance(series, pd.Series):
+        numbers = series if series.dtype.kind in "fiu" else pd.to_numeric(series, errors="coerce")
+        values = numbers.to_numpy(dtype=float)
+    else:
+        values = np.asarray(series, dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
 
 
-def _finish(
+def event_steps(errors: ArrayLike, total: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-step (errors, total, covered) arrays of an event SLI, cleaned.
+
+    A step is covered when its total has a sample; on a covered step a missing error count is
+    0 (Prometheus returns nothing when no bad event exists), totals are at least 0 and errors lie
+    in [0, total]. Uncovered steps hold 0 in both. Series are aligned on `total`'s index.
+    """
+    if isinstance(errors, pd.Series) and isinstance(total, pd.Series):
+        errors = errors.reindex(total.index)
+    tot = _values(total)
+    covered = ~np.isnan(tot)
+    tot = np.where(covered, np.maximum(tot, 0.0), 0.0)
+    err = _values(errors)
+    err = np.minimum(np.maximum(np.where(np.isnan(err), 0.0, err), 0.0), tot)
+    return err, tot, covered
+
+
+def ratio_steps(error_ratio: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step (error ratio in [0, 1] with 0 where missing, covered) arrays of a raw SLI."""
+    values = _values(error_ratio)
+    covered = ~np.isnan(values)
+    return np.where(covered, np.minimum(np.maximum(values, 0.0), 1.0), 0.0), covered
+
+
+def window_figures(
     objective: Objective,
     error_ratio: float | None,
     window_seconds: float,
     coverage: tuple[int, int],
-    events: tuple[float, float] | None,
+    events: tuple[float, float] | None = None,
 ) -> WindowFigures:
+    """The figures of a window from its error ratio (None: nothing judged), its coverage
+    (steps present, steps expected) and, for event SLIs, its (errors, total) counts."""
     budget = objective.budget
     present, expected = coverage
     allowed = budget * window_seconds
@@ -129,8 +188,8 @@ def _finish(
 
 
 def event_figures(
-    errors: pd.Series,
-    total: pd.Series,
+    errors: ArrayLike,
+    total: ArrayLike,
     objective: Objective,
     *,
     step_seconds: float,
@@ -142,8 +201,7 @@ def event_figures(
 
     Args:
         errors: bad events per step (NaN: no sample).
-        total: all events per step (NaN: no sample); a step counts as covered when its total
-            has a sample (a missing error count with a present total means zero errors).
+        total: all events per step (NaN: no sample); see `event_steps` for what counts.
         objective: the SLO's objective.
         step_seconds: the step length.
         window_seconds: the full window's length (budget seconds are relative to it).
@@ -153,30 +211,35 @@ def event_figures(
             `bad` (each missing step counts as all-bad at the mean traffic of present steps).
 
     Returns:
-        The window's figures; the SLI is None when there was no traffic.
+        The window's figures; the SLI is None when there was no data or no traffic.
     """
-    total = _clean(total)
-    errors = _clean(errors).reindex(total.index)
-    present_mask = total.notna()
-    present = int(present_mask.sum())
-    expected = _expected_steps(present, step_seconds, span_seconds or window_seconds)
-    tot = float(total[present_mask].clip(lower=0).sum())
-    err = float(errors[present_mask].fillna(0.0).clip(lower=0).sum())
-    err = min(err, tot)
-    if missing == "bad" and present and expected > present:
+    span = Span(step_seconds, window_seconds, span_seconds, missing)
+    return counted_figures(*event_steps(errors, total), objective, span)
+
+
+def counted_figures(
+    err_steps: np.ndarray, tot_steps: np.ndarray, covered: np.ndarray, objective: Objective, span: Span
+) -> WindowFigures:
+    """`event_figures` of steps already cleaned by `event_steps`."""
+    present = int(covered.sum())
+    expected = span.expected_steps(present)
+    tot = float(tot_steps.sum())
+    err = min(float(err_steps.sum()), tot)
+    if span.missing == "bad" and present and expected > present:
         extra = (expected - present) * tot / present
         err, tot = err + extra, tot + extra
-    ratio = err / tot if tot > 0 else None
-    return _finish(objective, ratio, window_seconds, (present, expected), (err, tot))
+    ratio = event_error_ratio(err, tot)
+    return window_figures(objective, ratio, span.window_seconds, (present, expected), (err, tot))
 
 
 def good_to_errors(good: pd.Series, total: pd.Series) -> pd.Series:
     """Bad events per step from good and total (`total - good`, never below 0)."""
-    return (_clean(total) - _clean(good).reindex(total.index)).clip(lower=0)
+    tot = pd.Series(_values(total), index=total.index)
+    return (tot - pd.Series(_values(good.reindex(total.index)), index=total.index)).clip(lower=0)
 
 
 def ratio_figures(
-    error_ratio: pd.Series,
+    error_ratio: ArrayLike,
     objective: Objective,
     *,
     step_seconds: float,
@@ -194,17 +257,52 @@ def ratio_figures(
         span_seconds: the span the steps should cover (default `window_seconds`).
         missing: `ignore` or `bad` (missing steps count as error ratio 1).
     """
-    values = _clean(error_ratio).clip(lower=0.0, upper=1.0)
-    present_series = values.dropna()
-    present = len(present_series)
-    expected = _expected_steps(present, step_seconds, span_seconds or window_seconds)
-    bad_steps = float(present_series.sum())
+    span = Span(step_seconds, window_seconds, span_seconds, missing)
+    return averaged_figures(*ratio_steps(error_ratio), objective, span)
+
+
+def averaged_figures(
+    ratio: np.ndarray, covered: np.ndarray, objective: Objective, span: Span
+) -> WindowFigures:
+    """`ratio_figures` of steps already cleaned by `ratio_steps`."""
+    present = int(covered.sum())
+    expected = span.expected_steps(present)
+    bad_steps = float(ratio.sum())
     steps = present
-    if missing == "bad" and expected > present:
+    if span.missing == "bad" and expected > present:
         bad_steps += expected - present
         steps = expected
-    ratio = bad_steps / steps if steps else None
-    return _finish(objective, ratio, window_seconds, (present, expected), None)
+    ratio_mean = mean_error_ratio(bad_steps, steps)
+    return window_figures(objective, ratio_mean, span.window_seconds, (present, expected))
+
+
+def event_error_ratio(errors: float, total: float) -> float | None:
+    """Traffic-weighted error ratio of counts (None on zero traffic or non-finite input)."""
+    if not (math.isfinite(errors) and math.isfinite(total)) or total <= 0:
+        return None
+    return min(max(errors / total, 0.0), 1.0)
+
+
+def mean_error_ratio(bad_steps: float, steps: float) -> float | None:
+    """Time-weighted error ratio: the sum of step error ratios over the steps (None: no step)."""
+    if steps <= 0 or not math.isfinite(bad_steps):
+        return None
+    return min(max(bad_steps / steps, 0.0), 1.0)
+
+
+def verdict(fig: WindowFigures) -> Verdict:
+    """How a window is classified: `no_data`, `no_traffic`, else `met` or `missed`."""
+    return classify(fig.sli, fig.objective, no_data=fig.status == "no_data")
+
+
+def classify(sli: float | None, objective: float, *, no_data: bool) -> Verdict:
+    """`no_data` (no sample), `no_traffic` (samples, no SLI), else `met` when the SLI reaches
+    the objective (within float noise) or `missed`."""
+    if no_data:
+        return "no_data"
+    if sli is None:
+        return "no_traffic"
+    return "met" if sli >= objective - MET_TOLERANCE else "missed"
 
 
 def safe_float(value: float | None) -> float | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import matplotlib
 
@@ -13,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
@@ -25,7 +28,33 @@ DPI = 100
 GOOD = "#2e7d32"
 BAD = "#c62828"
 NEUTRAL = "#1565c0"
-TICK_FRACTIONS = (0.05, 0.35, 0.65, 0.95)  # value ticks at these heights of each frame
+MAX_TICKS = 6  # value ticks drawn at most per frame
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> tuple[list[float], int]:
+    """Round tick values covering [low, high]: about `count` of them, every one a multiple of
+    1, 2, 2.5 or 5 times a power of ten; and the decimals that print them exactly.
+
+    >>> nice_ticks(99.7, 100.0)
+    ([99.7, 99.8, 99.9, 100.0], 1)
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        low, high = (low - 1.0, low + 1.0) if math.isfinite(low) else (0.0, 1.0)
+    raw = (high - low) / max(1, count - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(power * n for n in NICE_STEPS if power * n >= raw * (1 - 1e-9))
+    first = math.floor(low / step + 1e-9) * step
+    ticks: list[float] = []
+    value = first
+    while value <= high + step * 1e-9 and len(ticks) < MAX_TICKS + 2:
+        ticks.append(round(value, 12))
+        value += step
+    if ticks[-1] < high - step * 1e-9:
+        ticks.append(round(value, 12))
+    exponent = Decimal(repr(round(step, 12))).normalize().as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    return ticks[-MAX_TICKS:] if len(ticks) > MAX_TICKS else ticks, decimals
 
 
 @dataclass(frozen=True)
@@ -35,7 +64,7 @@ class ChartData:
     objective: float
     days: tuple[int, ...]
     sli: tuple[float | None, ...]
-    remaining: tuple[float, ...]
+    remaining: tuple[float | None, ...]
 
     @classmethod
     def of(cls, slo: SLOReport) -> ChartData:
@@ -51,9 +80,10 @@ class ChartData:
 class ChartRenderer:
     """Draws SLO charts on one reused figure.
 
-    The static parts (frames, titles, day ticks, grid lines) are drawn once and kept as a
-    bitmap; each chart restores it and draws only its own bars, lines and value labels
-    ("blitting"). Value ticks sit at fixed heights of each frame, so only their texts change.
+    The static parts (frames, titles, day ticks) are drawn once and kept as a bitmap; each
+    chart restores it and draws only its own bars, lines, grid lines and value labels
+    ("blitting"). Value ticks are round numbers (`nice_ticks`); the objective line is labelled;
+    days without data leave a gap in the budget line.
     """
 
     def __init__(self) -> None:
@@ -64,22 +94,29 @@ class ChartRenderer:
         self.figure.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.9, wspace=0.32)
         titles = ("Daily SLI (%) by day", "Error budget left (%)")
         self.labels: dict[Axes, list[Text]] = {}
+        self.grids: dict[Axes, LineCollection] = {}
         for axes, title in zip((self.sli_axes, self.budget_axes), titles, strict=True):
             axes.set_title(title, fontsize=9)
             axes.set_xlim(0, 32)
             axes.set_xticks([1, 8, 15, 22, 29])
             axes.set_yticks([])
             axes.tick_params(labelsize=7)
-            grid = axes.get_xaxis_transform()
-            for fraction in TICK_FRACTIONS:
-                axes.plot([0, 32], [fraction] * 2, transform=grid, color="#e6e6e6", lw=0.6, zorder=0)
+            along = axes.get_yaxis_transform()  # x in frame fractions, y in data
+            self.grids[axes] = LineCollection(
+                [], transform=along, colors="#e6e6e6", linewidths=0.6, zorder=0, animated=True
+            )
+            axes.add_collection(self.grids[axes], autolim=False)
             self.labels[axes] = [
-                axes.text(-0.03, fraction, "", transform=axes.transAxes, ha="right",
-                          va="center", fontsize=7, animated=True)
-                for fraction in TICK_FRACTIONS
+                axes.text(-0.03, 0, "", transform=along, ha="right", va="center", fontsize=7,
+                          animated=True)
+                for _ in range(MAX_TICKS)
             ]  # fmt: skip
         self.bars = self.sli_axes.vlines([], [], [], linewidth=5, animated=True)
         self.objective = self.sli_axes.axhline(99.9, color="#333333", ls="--", lw=1, animated=True)
+        self.objective_label = self.sli_axes.text(
+            0.99, 99.9, "", transform=self.sli_axes.get_yaxis_transform(), ha="right", va="bottom",
+            fontsize=7, color="#333333", animated=True,
+        )  # fmt: skip
         (self.remaining,) = self.budget_axes.plot([], [], color=NEUTRAL, lw=1.5, animated=True)
         (self.ideal,) = self.budget_axes.plot([], [], color="#999999", ls=":", lw=1, animated=True)
         self.zero = self.budget_axes.axhline(0.0, color=BAD, lw=0.8, animated=True)
@@ -102,12 +139,15 @@ class ChartRenderer:
         plt.close(self.figure)
 
     def _scale(self, axes: Axes, low: float, high: float) -> None:
-        """Put [low, high] on the outer tick heights and draw the tick labels."""
-        span = (high - low) / (TICK_FRACTIONS[-1] - TICK_FRACTIONS[0]) or 1.0
-        bottom = low - TICK_FRACTIONS[0] * span
-        axes.set_ylim(bottom, bottom + span)
-        for fraction, label in zip(TICK_FRACTIONS, self.labels[axes], strict=True):
-            label.set_text(f"{bottom + fraction * span:.4g}")
+        """Fit [low, high] with round ticks and draw the grid lines and tick labels."""
+        ticks, decimals = nice_ticks(low, high, 4)
+        pad = 0.06 * (ticks[-1] - ticks[0])
+        axes.set_ylim(ticks[0] - pad, ticks[-1] + pad)
+        self.grids[axes].set_segments([[(0, tick), (1, tick)] for tick in ticks])
+        axes.draw_artist(self.grids[axes])
+        for tick, label in zip(ticks, self.labels[axes], strict=False):
+            label.set_y(tick)
+            label.set_text(f"{tick:.{decimals}f}")
             axes.draw_artist(label)
 
     def _draw_sli(self, slo: ChartData) -> None:
@@ -120,14 +160,17 @@ class ChartRenderer:
         self.bars.set_segments([[(day, floor), (day, value)] for day, value in known])
         self.bars.set_color([GOOD if value >= objective else BAD for _, value in known])
         self.objective.set_ydata([objective, objective])
+        self.objective_label.set_y(objective)
+        self.objective_label.set_text(f"objective {objective:g}%")
         axes.draw_artist(self.bars)
         axes.draw_artist(self.objective)
+        axes.draw_artist(self.objective_label)
 
     def _draw_budget(self, slo: ChartData) -> None:
         axes = self.budget_axes
         days = [0, *slo.days]
-        remaining = [100.0] + [100.0 * left for left in slo.remaining]
-        self._scale(axes, min(0.0, *remaining), 100.0)
+        remaining = [100.0] + [math.nan if left is None else 100.0 * left for left in slo.remaining]
+        self._scale(axes, min([0.0, *(v for v in remaining if not math.isnan(v))]), 100.0)
         self.remaining.set_data(days, remaining)
         self.ideal.set_data([0, max(1, len(slo.days))], [100.0, 0.0])
         for artist in (self.zero, self.ideal, self.remaining):

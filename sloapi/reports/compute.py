@@ -1,9 +1,10 @@
-"""Pure monthly report maths over pandas: one SLO's per-step series in, a typed SLOReport out.
+"""One SLO's month for the report: its steps on the one grid, judged by the engine's maths.
 
 Series convention: a DataFrame indexed by *step end* times (UTC, aware), one row per step, with
 either ``errors`` and ``total`` (or ``good`` and ``total``) events per step, or ``error_ratio``
 (raw ratio SLIs, time-weighted). A missing row or NaN is a step without data (it lowers coverage
-and counts neither good nor bad); ``total == 0`` is a step without traffic (neutral).
+and counts neither good nor bad); ``total == 0`` is a step without traffic (neutral). The SLI,
+the budget, "no data" and "no traffic" come from `sloapi.engine` exactly as for the status API.
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from sloapi.engine.figures import (
+    Span,
+    WindowFigures,
+    event_error_ratio,
+    good_to_errors,
+    mean_error_ratio,
+    verdict,
+)
+from sloapi.engine.grid import align_end, step_grid
+from sloapi.engine.incidents import burn_incidents, cost_per_step
+from sloapi.engine.objective import Objective
+from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.reports.model import (
     DailySLI,
     ErrorBudget,
@@ -25,7 +38,6 @@ from sloapi.reports.model import (
 from sloapi.reports.month import Month
 
 COVERAGE_WARNING = 0.99
-MET_TOLERANCE = 1e-12  # float noise must not turn an exactly met objective into a miss
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,18 @@ class SLOSeries:
         """``events`` or ``ratio``."""
         return "ratio" if "error_ratio" in self.frame.columns else "events"
 
+    def steps(self, grid: pd.DatetimeIndex, step_seconds: int) -> StepSeries:
+        """The series on ``grid`` (rows off the grid are ignored, absent steps are NaN)."""
+        frame = self.frame
+        if frame.index.tz is None:
+            frame = frame.tz_localize(UTC)
+        frame = frame[~frame.index.duplicated(keep="last")].reindex(grid)
+        if self.kind == "ratio":
+            return StepSeries("ratio", step_seconds, grid, error_ratio=frame["error_ratio"])
+        total = frame["total"]
+        errors = frame["errors"] if "errors" in frame.columns else good_to_errors(frame["good"], total)
+        return StepSeries("events", step_seconds, grid, errors=errors, total=total)
+
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -73,143 +97,12 @@ class ReportOptions:
     retention_start: datetime | None = None
 
 
-@dataclass(frozen=True)
-class _Steps:
-    """Aligned per-step arrays of one SLO over the month's grid."""
-
-    index: pd.DatetimeIndex
-    covered: np.ndarray
-    ratio: np.ndarray
-    errors: np.ndarray | None
-    total: np.ndarray | None
-
-
-def step_grid(month: Month, step: timedelta, now: datetime) -> pd.DatetimeIndex:
-    """Step-end times of the month's elapsed part: ``start + step`` .. ``min(end, now)``."""
-    end = min(month.end, now.astimezone(UTC))
-    first = month.start + step
-    if end < first:
-        return pd.DatetimeIndex([], tz=UTC)
-    return pd.date_range(first, end, freq=step, tz=UTC)
-
-
-def _align(series: SLOSeries, grid: pd.DatetimeIndex) -> _Steps:
-    frame = series.frame
-    if frame.index.tz is None:
-        frame = frame.tz_localize(UTC)
-    frame = frame[~frame.index.duplicated(keep="last")].reindex(grid)
-    if series.kind == "ratio":
-        raw = frame["error_ratio"].to_numpy(dtype=float)
-        covered = np.isfinite(raw)
-        ratio = np.where(covered, np.clip(np.nan_to_num(raw), 0.0, 1.0), 0.0)
-        return _Steps(grid, covered, ratio, None, None)
-    total = frame["total"].to_numpy(dtype=float)
-    if "errors" in frame.columns:
-        errors = frame["errors"].to_numpy(dtype=float)
-    else:
-        errors = total - frame["good"].to_numpy(dtype=float)
-    covered = np.isfinite(total)  # no error series on a step with traffic means no errors
-    total = np.where(covered, np.maximum(np.nan_to_num(total, posinf=0.0), 0.0), 0.0)
-    errors = np.where(covered, np.clip(np.nan_to_num(errors, posinf=0.0), 0.0, total), 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(total > 0, errors / np.where(total > 0, total, 1.0), 0.0)
-    return _Steps(grid, covered, ratio, errors, total)
-
-
-def _budget(sli: float | None, objective: Decimal, month: Month, steps: _Steps) -> ErrorBudget:
-    ratio = float(Decimal(1) - objective)
-    allowed = ratio * month.seconds
-    consumed_ratio = 0.0 if sli is None else (1.0 - sli) / ratio
-    events: dict[str, float | None] = {}
-    if steps.total is not None:
-        total = float(steps.total.sum())
-        bad = float(steps.errors.sum()) if steps.errors is not None else 0.0
-        events = {
-            "allowed_events": ratio * total,
-            "consumed_events": bad,
-            "remaining_events": ratio * total - bad,
-        }
-    return ErrorBudget(
-        ratio=ratio,
-        allowed_seconds=allowed,
-        consumed_seconds=consumed_ratio * allowed,
-        remaining_seconds=(1.0 - consumed_ratio) * allowed,
-        consumed_ratio=consumed_ratio,
-        remaining_ratio=1.0 - consumed_ratio,
-        **events,
-    )
-
-
-def _sli(steps: _Steps) -> float | None:
-    if steps.total is not None and steps.errors is not None:
-        total = float(steps.total.sum())
-        return None if total <= 0 else _unit(1.0 - float(steps.errors.sum()) / total)
-    if not steps.covered.any():
-        return None
-    return _unit(1.0 - float(steps.ratio[steps.covered].mean()))
-
-
-def _unit(value: float) -> float:
-    return float(min(1.0, max(0.0, value)))
-
-
-def _step_cost(steps: _Steps, budget_ratio: float, step: timedelta) -> np.ndarray:
-    """Each step's share of the month's error budget (sums to consumed_ratio)."""
-    if steps.total is not None and steps.errors is not None:
-        total = float(steps.total.sum())
-        if total <= 0:
-            return np.zeros(len(steps.index))
-        return steps.errors / (budget_ratio * total)
-    covered_seconds = float(steps.covered.sum()) * step.total_seconds()
-    if covered_seconds <= 0:
-        return np.zeros(len(steps.index))
-    return steps.ratio * step.total_seconds() / (budget_ratio * covered_seconds)
-
-
-def find_incidents(
-    steps_index: pd.DatetimeIndex,
-    burning: np.ndarray,
-    burn: np.ndarray,
-    cost: np.ndarray,
-    *,
-    step: timedelta,
-    merge_gap: timedelta,
-) -> list[Incident]:
-    """Group burning steps into incidents.
-
-    Args:
-        steps_index: Step-end times.
-        burning: Whether each step burned at or above the threshold.
-        burn: Each step's burn rate.
-        cost: Each step's share of the month's budget.
-        step: Step length.
-        merge_gap: Burning steps separated by less than this join one incident.
-
-    Returns:
-        Incidents in time order; each starts at its first step's start and ends at its last
-        step's end, and its budget counts every step in between.
-    """
-    positions = np.flatnonzero(burning)
-    if positions.size == 0:
-        return []
-    ends = steps_index[positions]
-    gaps = (ends[1:] - step) - ends[:-1]
-    breaks = np.flatnonzero(np.asarray(gaps >= merge_gap)) + 1
-    incidents = []
-    for group in np.split(positions, breaks):
-        first, last = int(group[0]), int(group[-1])
-        start = steps_index[first] - step
-        end = steps_index[last]
-        incidents.append(
-            Incident(
-                start=start.to_pydatetime(),
-                end=end.to_pydatetime(),
-                duration_seconds=(end - start).total_seconds(),
-                budget_consumed_ratio=float(cost[first : last + 1].sum()),
-                peak_burn_rate=float(burn[first : last + 1].max()),
-            )
-        )
-    return incidents
+def month_grid(month: Month, step: timedelta, now: datetime) -> pd.DatetimeIndex:
+    """Step ends of the month's elapsed part, ``start + step`` .. ``min(end, now)``, on the
+    engine's grid (aligned on ``month.start``)."""
+    seconds = int(step.total_seconds())
+    end = align_end(month.start, min(month.end, now.astimezone(UTC)), seconds)
+    return step_grid(month.start, end, seconds)
 
 
 def _day_starts(month: Month) -> list[datetime]:
@@ -225,12 +118,14 @@ def _day_starts(month: Month) -> list[datetime]:
         day += timedelta(days=1)
 
 
-def _daily(steps: _Steps, month: Month, step: timedelta, cost: np.ndarray) -> list[DailySLI]:
+def _daily(steps: StepArrays, month: Month, cost: np.ndarray) -> list[DailySLI]:
+    """Per local day: SLI (engine formulas), coverage and the budget left at its end (None on
+    a day without any sample: the burn-down shows a gap there)."""
     if len(steps.index) == 0:
         return []
     bounds = _day_starts(month)
     edges = np.array([moment.timestamp() for moment in bounds])
-    starts = steps.index.as_unit("ns").asi8 / 1e9 - step.total_seconds()
+    starts = steps.index.as_unit("ns").asi8 / 1e9 - steps.step_seconds
     day_of_step = np.searchsorted(edges, starts, side="right") - 1
     count = int(day_of_step.max()) + 1
 
@@ -249,33 +144,50 @@ def _daily(steps: _Steps, month: Month, step: timedelta, cost: np.ndarray) -> li
             continue
         events: dict[str, float] = {}
         if total is not None and errors is not None:
-            sli = None if total[i] <= 0 else _unit(1.0 - errors[i] / total[i])
+            ratio = event_error_ratio(float(errors[i]), float(total[i]))
             events = {"total_events": float(total[i]), "error_events": float(errors[i])}
         else:
-            sli = None if covered[i] <= 0 else _unit(1.0 - bad[i] / covered[i])
+            ratio = mean_error_ratio(float(bad[i]), float(covered[i]))
         result.append(
             DailySLI(
                 date=bounds[i].astimezone(month.zone).date(),
-                sli=sli,
+                sli=None if ratio is None else 1.0 - ratio,
                 coverage_ratio=float(covered[i] / size[i]),
-                budget_remaining_ratio=float(remaining[i]),
+                budget_remaining_ratio=float(remaining[i]) if covered[i] > 0 else None,
                 **events,
             )
         )
     return result
 
 
-def _warnings(month: Month, coverage: float, sli: float | None, options: ReportOptions) -> list[str]:
+def _budget(fig: WindowFigures) -> ErrorBudget:
+    return ErrorBudget(
+        ratio=fig.budget_ratio,
+        allowed_seconds=fig.allowed_seconds,
+        consumed_seconds=fig.consumed_seconds,
+        remaining_seconds=fig.remaining_seconds,
+        consumed_ratio=fig.consumed_ratio,
+        remaining_ratio=fig.remaining_ratio,
+        allowed_events=fig.budget_events,
+        consumed_events=fig.error_events,
+        remaining_events=fig.remaining_events,
+    )
+
+
+def _warnings(month: Month, fig: WindowFigures, options: ReportOptions) -> list[str]:
     notes = []
-    if coverage < COVERAGE_WARNING:
-        notes.append(f"data coverage {coverage:.2%} is under {COVERAGE_WARNING:.0%}")
+    if fig.coverage_ratio < COVERAGE_WARNING:
+        notes.append(f"data coverage {fig.coverage_ratio:.2%} is under {COVERAGE_WARNING:.0%}")
     if options.retention_start is not None and options.retention_start > month.start:
         notes.append(
             "Prometheus retention starts at "
             f"{options.retention_start.astimezone(UTC):%Y-%m-%d %H:%M} UTC, after the month's start"
         )
-    if sli is None:
-        notes.append("no traffic or no data in the month: the error budget is untouched")
+    judged = verdict(fig)
+    if judged == "no_data":
+        notes.append("no data in the month: neither met nor missed, the error budget is untouched")
+    elif judged == "no_traffic":
+        notes.append("no traffic in the month: neither met nor missed, the error budget is untouched")
     return notes
 
 
@@ -316,19 +228,22 @@ def compute_slo(
     options = options or ReportOptions()
     if not Decimal(0) < series.objective < Decimal(1):
         raise ValueError(f"{series.id}: objective {series.objective} must lie in (0, 1)")
-    step = options.step
-    steps = _align(series, step_grid(month, step, now))
-    budget_ratio = float(Decimal(1) - series.objective)
-    sli = _sli(steps)
-    budget = _budget(sli, series.objective, month, steps)
-    cost = _step_cost(steps, budget_ratio, step)
-    burn = steps.ratio / budget_ratio
-    burning = steps.covered & (burn >= options.incident_burn_rate)
-    if steps.total is not None:
-        burning &= steps.total > 0
-    daily = _daily(steps, month, step, cost)
+    objective = Objective.from_ratio(series.objective)
+    step_seconds = int(options.step.total_seconds())
+    grid = month_grid(month, options.step, now)
+    arrays = series.steps(grid, step_seconds).arrays()
+    fig = arrays.figures(objective, Span(step_seconds, month.seconds, len(grid) * step_seconds))
+    cost = cost_per_step(arrays, objective)
+    incidents = burn_incidents(
+        arrays,
+        objective,
+        threshold=options.incident_burn_rate,
+        merge_gap=options.incident_merge_gap,
+        cost=cost,
+    )
+    daily = _daily(arrays, month, cost)
     judged = [day for day in daily if day.sli is not None]
-    coverage = float(steps.covered.mean()) if len(steps.index) else 0.0
+    result = verdict(fig)
     return SLOReport(
         id=series.id,
         service=series.service,
@@ -337,18 +252,17 @@ def compute_slo(
         kind=series.kind,
         labels=dict(series.labels),
         objective=float(series.objective),
-        sli=sli,
-        met=None if sli is None else sli >= float(series.objective) - MET_TOLERANCE,
-        error_budget=budget,
-        downtime_seconds=float(steps.ratio[steps.covered].sum()) * step.total_seconds(),
-        coverage_ratio=coverage,
-        total_events=None if steps.total is None else float(steps.total.sum()),
-        error_events=None if steps.errors is None else float(steps.errors.sum()),
-        incidents=find_incidents(
-            steps.index, burning, burn, cost, step=step, merge_gap=options.incident_merge_gap
-        ),
+        sli=fig.sli,
+        met=None if result in ("no_data", "no_traffic") else result == "met",
+        verdict=result,
+        error_budget=_budget(fig),
+        downtime_seconds=float(arrays.ratio[arrays.covered].sum()) * step_seconds,
+        coverage_ratio=fig.coverage_ratio,
+        total_events=fig.total_events,
+        error_events=fig.error_events,
+        incidents=[Incident(**vars(incident)) for incident in incidents],
         worst_day=min(judged, key=lambda day: (day.sli, day.date)) if judged else None,
         daily=daily,
-        change=_change(sli, budget.consumed_ratio, previous),
-        warnings=_warnings(month, coverage, sli, options),
+        change=_change(fig.sli, fig.consumed_ratio, previous),
+        warnings=_warnings(month, fig, options),
     )

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.reports.errors import AlreadyDeliveredError
 from sloapi.reports.mail import Mailer, message_id
-from sloapi.reports.tables import ReportDelivery
+from sloapi.storage.report_tables import ReportDelivery
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
-"""Errors the report package raises on purpose; all derive from ReportError."""
+"""Errors the report package raises on purpose; all derive from ReportError (a SloapiError)."""
+
+from sloapi.errors import SloapiError
 
 
-class ReportError(Exception):
+class ReportError(SloapiError):
     """Root of every error the report package raises on purpose."""
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sloapi.reports.model import MonthReport, SLOReport
-from sloapi.reports.render import duration, local_time, percent, verdict
+from sloapi.reports.render import component_line, duration, local_time, percent, verdict
 
 _ENV = Environment(
     loader=PackageLoader("sloapi.reports", "templates"),
@@ -19,8 +19,11 @@ _ENV = Environment(
 )
 
 
+_COLOURS = {"met": "#2e7d32", "missed": "#c62828", "no_data": "#777777", "no_traffic": "#777777"}
+
+
 def _colour(slo: SLOReport) -> str:
-    return "#777777" if slo.met is None else ("#2e7d32" if slo.met else "#c62828")
+    return _COLOURS[slo.verdict]
 
 
 def to_html(report: MonthReport, chart_sources: Mapping[str, str] | None = None) -> str:
@@ -45,6 +48,7 @@ def to_html(report: MonthReport, chart_sources: Mapping[str, str] | None = None)
         percent=percent,
         duration=duration,
         verdict=verdict,
+        component_line=component_line,
         colour=_colour,
         local=local,
     )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Verdict = Literal["met", "missed", "no_data", "no_traffic"]
 
 
 class _Model(BaseModel):
@@ -46,7 +49,9 @@ class DailySLI(_Model):
     date: date
     sli: float | None = Field(description="null when the day had no traffic or no data")
     coverage_ratio: float
-    budget_remaining_ratio: float = Field(description="Month's budget left at the end of the day")
+    budget_remaining_ratio: float | None = Field(
+        description="Month's budget left at the end of the day; null on a day without any sample"
+    )
     total_events: float | None = None
     error_events: float | None = None
 
@@ -70,7 +75,12 @@ class SLOReport(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     objective: float = Field(description="Objective as a ratio, e.g. 0.999")
     sli: float | None = Field(description="Achieved SLI; null without traffic or data")
-    met: bool | None = Field(description="null when there is nothing to judge")
+    met: bool | None = Field(description="null when there is nothing to judge (no data, no traffic)")
+    verdict: Verdict = Field(
+        "no_data",
+        description="met, missed, no_data (no sample of the total or ratio series in the month) "
+        "or no_traffic (samples, but zero events); the status API classifies alike",
+    )
     error_budget: ErrorBudget
     downtime_seconds: float = Field(description="Sum over steps of step length x error ratio")
     coverage_ratio: float
@@ -82,6 +92,15 @@ class SLOReport(_Model):
     change: MonthChange | None = None
     warnings: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _verdict_of_older_snapshots(cls, data: Any) -> Any:
+        """Snapshots kept before `verdict` existed: derive it from `met`."""
+        if isinstance(data, dict) and "verdict" not in data:
+            met = data.get("met")
+            data = {**data, "verdict": "no_data" if met is None else ("met" if met else "missed")}
+        return data
+
 
 class Offender(_Model):
     """An SLO among the month's worst."""
@@ -92,14 +111,31 @@ class Offender(_Model):
     met: bool | None
 
 
+def verdict_counts(met: int, missed: int, no_data: int, no_traffic: int) -> str:
+    """``3 met, 1 missed, 1 without data`` (met and missed always; the others when not 0)."""
+    parts = [f"{met} met", f"{missed} missed"]
+    if no_data:
+        parts.append(f"{no_data} without data")
+    if no_traffic:
+        parts.append(f"{no_traffic} without traffic")
+    return ", ".join(parts)
+
+
 class ComponentSummary(_Model):
     """Availability of one component of the stack (SLOs labelled ``component``)."""
 
     component: str
     slos: list[str]
     met: int
+    missed: int = 0
+    no_data: int = 0
+    no_traffic: int = 0
     sli: float | None = Field(description="The lowest SLI among the component's SLOs")
     downtime_seconds: float = Field(description="The largest downtime among its SLOs")
+
+    def headline(self) -> str:
+        """The component's SLOs by verdict, e.g. ``1 met, 1 missed``."""
+        return verdict_counts(self.met, self.missed, self.no_data, self.no_traffic)
 
 
 class Summary(_Model):
@@ -108,9 +144,14 @@ class Summary(_Model):
     slos: int
     met: int
     missed: int
-    no_data: int
+    no_data: int = Field(description="SLOs without any sample in the month")
+    no_traffic: int = Field(0, description="SLOs with samples but zero events in the month")
     worst_offenders: list[Offender]
     components: list[ComponentSummary]
+
+    def headline(self) -> str:
+        """The month's SLOs by verdict, e.g. ``3 met, 1 missed, 1 without data``."""
+        return verdict_counts(self.met, self.missed, self.no_data, self.no_traffic)
 
 
 class MonthReport(_Model):
@@ -129,6 +170,6 @@ class MonthReport(_Model):
     warnings: list[str] = Field(default_factory=list)
 
     def subject(self) -> str:
-        """Mail subject, e.g. ``Availability report October 2026: 3 of 4 SLOs met``."""
-        text = f"Availability report {self.title}: {self.summary.met} of {self.summary.slos} SLOs met"
+        """Mail subject, e.g. ``Availability report October 2026: 3 met, 1 missed, 1 without data``."""
+        text = f"Availability report {self.title}: {self.summary.headline()}"
         return text + " (partial month)" if self.partial else text

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sloapi.reports.model import MonthReport, SLOReport
+from sloapi.reports.model import ComponentSummary, MonthReport, SLOReport
 
 CSV_COLUMNS = (
     "month",
@@ -97,9 +97,18 @@ def local_time(moment: datetime, report: MonthReport) -> str:
     return moment.astimezone(ZoneInfo(report.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+VERDICT_WORDS = {"met": "met", "missed": "MISSED", "no_data": "no data", "no_traffic": "no traffic"}
+
+
 def verdict(slo: SLOReport) -> str:
-    """``met``, ``MISSED`` or ``no data``."""
-    return "no data" if slo.met is None else ("met" if slo.met else "MISSED")
+    """``met``, ``MISSED``, ``no data`` or ``no traffic`` (neither met nor missed)."""
+    return VERDICT_WORDS[slo.verdict]
+
+
+def component_line(comp: ComponentSummary) -> str:
+    """``haproxy: 1 met, 1 missed; lowest SLI 99.912%`` (no SLI when none was judged)."""
+    line = f"{comp.component}: {comp.headline()}"
+    return line if comp.sli is None else f"{line}; lowest SLI {percent(comp.sli)}"
 
 
 def to_text(report: MonthReport) -> str:
@@ -108,14 +117,14 @@ def to_text(report: MonthReport) -> str:
     out.append(f"Time zone: {report.timezone}; generated {local_time(report.generated_at, report)}")
     out.extend(f"WARNING: {note}" for note in report.warnings)
     summary = report.summary
-    out += ["", f"{summary.met} met, {summary.missed} missed, {summary.no_data} without data."]
+    out += ["", f"{summary.headline()}."]
     if summary.worst_offenders:
         out.append(
             "Worst offenders: "
             + ", ".join(f"{o.id} ({percent(o.consumed_ratio, 1)} of budget)" for o in summary.worst_offenders)
         )
     for comp in summary.components:
-        out.append(f"  {comp.component}: SLI {percent(comp.sli)}, {comp.met}/{len(comp.slos)} met")
+        out.append(f"  {component_line(comp)}")
     for slo in report.slos:
         budget = slo.error_budget
         out += ["", f"{slo.id}: {verdict(slo)}", "-" * (len(slo.id) + 2 + len(verdict(slo)))]

@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from sloapi.reports.service import ReportService
-from sloapi.reports.tables import SCHEDULER_JOBS_TABLE
+from sloapi.storage.report_tables import SCHEDULER_JOBS_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,16 @@ class ReportScheduler:
             IntervalTrigger(seconds=self.retry_seconds, timezone=self.timezone),
             self.name,
         )
+
+    @classmethod
+    def start_for(cls, service: ReportService, engine: Engine) -> ReportScheduler | None:
+        """Start the jobs of `service` when its report has any recipient (else None)."""
+        if not service.recipients():
+            log.info("reports: no recipients configured, monthly mail not scheduled")
+            return None
+        scheduler = cls(service, engine)
+        scheduler.start()
+        return scheduler
 
     def shutdown(self) -> None:
         """Stop, waiting for a running job to finish."""

@@ -13,8 +13,7 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
-from sloapi.engine.prom import PromClient
-from sloapi.reports import store
+from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
 from sloapi.reports.delivery import Outcome, RetryPolicy, deliver, due_retries, list_deliveries
@@ -22,10 +21,11 @@ from sloapi.reports.errors import AlreadyDeliveredError, MonthError
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
 from sloapi.reports.model import MonthReport
 from sloapi.reports.month import Month, last_closed_month, parse_month
-from sloapi.reports.source import fetch_month, retention_start
+from sloapi.reports.source import fetch_month
 from sloapi.reports.summary import build_report, summarise
-from sloapi.reports.tables import ReportDelivery
 from sloapi.specs.model import SLOSpec
+from sloapi.storage import report_snapshots as store
+from sloapi.storage.report_tables import ReportDelivery
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class ReportService:
 
     def options(self, now: datetime) -> ReportOptions:
         """Report maths options from the settings."""
-        retention = retention_start(self.settings.prometheus_url, now) if self.prom is not None else None
+        retention = self.prom.retention_start(now) if self.prom is not None else None
         return ReportOptions(
             step=timedelta(seconds=self.settings.raw_step_seconds),
             incident_burn_rate=self.settings.report_incident_burn_rate,
@@ -105,7 +105,7 @@ class ReportService:
         data = fetch_month(self.prom, self.specs, month, now, options.step)
         with self.sessions() as session:
             before = store.latest_snapshot(session, month.previous().key, month.tz)
-        previous = before[1] if before else None
+        previous = MonthReport.model_validate(before[1]) if before else None
         return build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
 
     def report(self, month: Month, refresh: bool = False) -> tuple[MonthReport, int | None]:
@@ -121,10 +121,18 @@ class ReportService:
         with self.sessions() as session:
             found = None if refresh else store.latest_snapshot(session, month.key, month.tz)
         if found is not None:
-            return found[1], found[0]
+            return MonthReport.model_validate(found[1]), found[0]
         report = self.compute(month)
         with self.sessions() as session:
-            return report, store.save_snapshot(session, report)
+            snapshot_id = store.save_snapshot(
+                session,
+                month=report.month,
+                timezone=report.timezone,
+                generated_at=report.generated_at,
+                partial=report.partial,
+                payload=report.model_dump(mode="json"),
+            )
+        return report, snapshot_id
 
     def recipients(self, to: Sequence[str] = ()) -> dict[str, set[str] | None]:
         """Address -> SLO ids it gets (None: all). ``to`` overrides the configured recipients."""
@@ -203,9 +211,10 @@ class ReportService:
         outcomes = []
         for row in due_retries(self.sessions, self.clock(), self.retry):
             with self.sessions() as session:
-                report = store.load_snapshot(session, row.snapshot_id) if row.snapshot_id else None
-            if report is None:
+                payload = store.load_snapshot(session, row.snapshot_id) if row.snapshot_id else None
+            if payload is None:
                 continue
+            report = MonthReport.model_validate(payload)
             slo_ids = self.recipients().get(row.recipient)
             copy = report if slo_ids is None else restrict(report, slo_ids)
             charts = render_charts(copy.slos)

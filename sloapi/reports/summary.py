@@ -14,6 +14,12 @@ COMPONENT_LABEL = "component"
 WORST_OFFENDERS = 5
 
 
+def _counts(slos: Sequence[SLOReport]) -> dict[str, int]:
+    """How many SLOs have each verdict."""
+    verdicts = [slo.verdict for slo in slos]
+    return {name: verdicts.count(name) for name in ("met", "missed", "no_data", "no_traffic")}
+
+
 def summarise(slos: Sequence[SLOReport], worst: int = WORST_OFFENDERS) -> Summary:
     """Summarise SLO reports.
 
@@ -39,16 +45,14 @@ def summarise(slos: Sequence[SLOReport], worst: int = WORST_OFFENDERS) -> Summar
             ComponentSummary(
                 component=name,
                 slos=[slo.id for slo in members],
-                met=sum(1 for slo in members if slo.met),
+                **_counts(members),
                 sli=min(slis) if slis else None,
                 downtime_seconds=max(slo.downtime_seconds for slo in members),
             )
         )
     return Summary(
         slos=len(slos),
-        met=sum(1 for slo in slos if slo.met is True),
-        missed=sum(1 for slo in slos if slo.met is False),
-        no_data=sum(1 for slo in slos if slo.met is None),
+        **_counts(slos),
         worst_offenders=[
             Offender(id=slo.id, sli=slo.sli, consumed_ratio=slo.error_budget.consumed_ratio, met=slo.met)
             for slo in burning[:worst]

@@ -13,9 +13,9 @@ from importlib import resources
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 
-ASSETS = "/assets/apidocs"
+from sloapi.site.assets import APIDOCS as ASSETS
+
 REDOC_JS = "/assets/redoc/redoc.standalone.js"
 REDOC_REMOTE_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 router = APIRouter(include_in_schema=False)
@@ -69,8 +69,3 @@ async def redoc(request: Request) -> HTMLResponse:
         redoc_favicon_url=f"{ASSETS}/favicon.png",
         with_google_fonts=False,
     )
-
-
-def mount_assets(app: FastAPI) -> None:
-    """Serve the Swagger UI and ReDoc files under ``/assets/apidocs``."""
-    app.mount(ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="apidocs-assets")

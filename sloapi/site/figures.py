@@ -3,28 +3,30 @@
 - overview: ``ServiceContext.statuses`` (``GET /api/v1/slos``);
 - one SLO: ``ServiceContext.status`` (``GET /api/v1/slos/{id}``), ``compute_budget_series``
   (``GET /api/v1/slos/{id}/budget``) and, on the same query batch (so Prometheus answers each
-  range query once), ``fetch_steps`` for the per-step SLI drawn on the chart;
-- incidents: the monthly report of this SLO (``ReportService.compute``, the report's incident
-  finder).
+  range query once), the engine's cleaned steps (``fetch_steps(...).arrays()``) for the per-step
+  SLI drawn on the chart;
+- incidents: ``compute_incidents`` over the report month up to the report's last whole step, with
+  the report's threshold and merge gap: the monthly report's incidents.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from sloapi.engine.fetch import StepSeries, fetch_steps
-from sloapi.engine.status import compute_budget_series, window_span
-from sloapi.reports.app import report_service
-from sloapi.reports.model import SLOReport
+from sloapi.engine.grid import align_end
+from sloapi.engine.incidents import Incident
+from sloapi.engine.steps import StepArrays
+from sloapi.prometheus import fetch_steps
 from sloapi.reports.month import Month, parse_month
 from sloapi.service import ServiceContext
+from sloapi.specs import SLOSpec, Window
+from sloapi.status import compute_budget_series, compute_incidents, window_span
 
 CHART_POINTS = 720  # 30 days at one point per hour
 
@@ -39,7 +41,7 @@ class SLOFigures:
         sli: Per-step SLI (NaN where a step has no data or no traffic), indexed by step end.
         covered: Whether each burn-down point's step had data.
         month: The calendar month of the incidents.
-        month_report: This SLO's report of that month (None when it could not be computed).
+        incidents: The month's incidents so far, as its report finds them.
     """
 
     status: dict[str, Any]
@@ -47,7 +49,7 @@ class SLOFigures:
     sli: pd.Series
     covered: np.ndarray
     month: Month
-    month_report: SLOReport | None
+    incidents: list[Incident]
 
 
 def chart_step(window_seconds: float, raw_step: int) -> int:
@@ -56,14 +58,10 @@ def chart_step(window_seconds: float, raw_step: int) -> int:
     return max(step, raw_step, 60)
 
 
-def step_sli(steps: StepSeries) -> pd.Series:
-    """SLI of each step (1 - error ratio); NaN where a step has no data or no traffic."""
-    if steps.kind == "ratio":
-        assert steps.error_ratio is not None
-        return (1.0 - steps.error_ratio.clip(0.0, 1.0)).astype(float)
-    assert steps.errors is not None and steps.total is not None
-    total = steps.total.where(steps.total > 0)
-    return (1.0 - (steps.errors.fillna(0.0) / total).clip(0.0, 1.0)).astype(float)
+def step_sli(steps: StepArrays) -> pd.Series:
+    """SLI of each step (1 - the engine's error ratio); NaN where a step is not judged (no data,
+    or no traffic)."""
+    return pd.Series(np.where(steps.judged, 1.0 - steps.ratio, np.nan), index=steps.index, dtype=float)
 
 
 def current_month(ctx: ServiceContext, at: datetime) -> Month:
@@ -72,11 +70,21 @@ def current_month(ctx: ServiceContext, at: datetime) -> Month:
     return parse_month(at.astimezone(ZoneInfo(zone)).strftime("%Y-%m"), zone, now=at)
 
 
-def month_report(ctx: ServiceContext, slo_id: str, month: Month, at: datetime) -> SLOReport | None:
-    """This SLO's report of ``month`` as of ``at`` (the report service, limited to this SLO)."""
-    service = dataclasses.replace(report_service(ctx), specs=[ctx.spec(slo_id)], clock=lambda: at)
-    report = service.compute(month)
-    return report.slos[0] if report.slos else None
+def month_incidents(ctx: ServiceContext, spec: SLOSpec, month: Month, at: datetime) -> list[Incident]:
+    """The incidents of ``month`` up to ``at`` on the report's grid (steps from the month's start)
+    with the report's threshold and merge gap."""
+    settings = ctx.settings
+    step = settings.raw_step_seconds
+    end = align_end(month.start, min(month.end, at), step)
+    return compute_incidents(
+        ctx.prom.batch(),
+        spec,
+        Window("rolling", round((end - month.start).total_seconds())),  # the month's start to `end`
+        end,
+        step_seconds=step,
+        threshold=settings.report_incident_burn_rate,
+        merge_gap=timedelta(seconds=settings.report_incident_merge_gap_seconds),
+    )
 
 
 def slo_figures(ctx: ServiceContext, slo_id: str, at: datetime) -> SLOFigures:
@@ -88,15 +96,13 @@ def slo_figures(ctx: ServiceContext, slo_id: str, at: datetime) -> SLOFigures:
     step = chart_step(window_seconds, ctx.settings.raw_step_seconds)
     batch = ctx.prom.batch()
     budget = compute_budget_series(batch, spec, window, at, step)
-    steps = fetch_steps(batch, spec, start, at, step)
-    sli = step_sli(steps)
-    has_data = (steps.total if steps.kind == "events" else steps.error_ratio).notna()  # type: ignore[union-attr]
+    steps = fetch_steps(batch, spec, start, at, step).arrays()
     month = current_month(ctx, at)
     return SLOFigures(
         status=status,
         budget=budget,
-        sli=sli,
-        covered=np.asarray(has_data, dtype=bool),
+        sli=step_sli(steps),
+        covered=steps.covered,
         month=month,
-        month_report=month_report(ctx, slo_id, month, at),
+        incidents=month_incidents(ctx, spec, month, at),
     )

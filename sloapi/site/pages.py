@@ -10,14 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from sloapi.api.deps import AtDep, CtxDep
-from sloapi.api.errors import _STATUS
+from sloapi.api.deps import AtDep, CtxDep, ReportsDep
+from sloapi.api.errors import status_code
 from sloapi.errors import SloapiError
-from sloapi.reports.app import report_service
 from sloapi.reports.charts import render_charts
-from sloapi.reports.errors import MonthError
 from sloapi.reports.html import data_uris, to_html
 from sloapi.reports.month import Month
+from sloapi.reports.service import ReportService
 from sloapi.site import views
 from sloapi.site.alerts import firing_alerts
 from sloapi.site.charts import budget_chart, sli_chart
@@ -36,16 +35,14 @@ CSP = (
 )
 
 
-def _html(template: str, request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+def _html(template: str, request: Request, http_status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("refresh", request.app.state.ctx.settings.site_refresh_seconds)
     headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
-    return HTMLResponse(page(template, request=request, **context), status_code=status_code, headers=headers)
+    return HTMLResponse(page(template, request=request, **context), status_code=http_status, headers=headers)
 
 
 def _error(request: Request, exc: Exception) -> HTMLResponse:
-    code = next(
-        (c for kind, c in _STATUS if isinstance(exc, kind)), 422 if isinstance(exc, MonthError) else 500
-    )
+    code = status_code(exc)
     return _html("error.html.j2", request, code, code=code, detail=str(exc), refresh=0)
 
 
@@ -106,7 +103,7 @@ async def slo_page(slo_id: str, request: Request, ctx: CtxDep, at: AtDep) -> HTM
         spec = ctx.spec(slo_id)
         fig = await run_in_threadpool(slo_figures, ctx, slo_id, at)
         charts = await run_in_threadpool(_charts, fig, slo_id)
-    except (SloapiError, MonthError) as exc:
+    except SloapiError as exc:
         return _error(request, exc)
     settings = ctx.settings
     firing = await firing_alerts(settings.alertmanager_url, slo_id, settings.alertmanager_timeout_seconds)
@@ -114,7 +111,7 @@ async def slo_page(slo_id: str, request: Request, ctx: CtxDep, at: AtDep) -> HTM
     months = _months(current_month(ctx, at))
     pinned = _pinned(at, request)
     return _html("slo.html.j2", request, spec=spec, status=status, row=views.rows([status])[0], charts=charts,
-                 step_seconds=fig.budget["step_seconds"], month=fig.month, month_report=fig.month_report,
+                 step_seconds=fig.budget["step_seconds"], month=fig.month, incidents=fig.incidents,
                  firing=firing, months=months, at=at, pinned=pinned, **_still(pinned))  # fmt: skip
 
 
@@ -132,8 +129,7 @@ async def reports(request: Request, ctx: CtxDep) -> HTMLResponse:
     return _html("reports.html.j2", request, months=months, now=ctx.clock(), refresh=0)
 
 
-def _report_body(ctx: Any, text: str) -> tuple[str, str, bool]:
-    service = report_service(ctx)
+def _report_body(service: ReportService, text: str) -> tuple[str, str, bool]:
     report, _snapshot = service.report(service.parse(text))
     html = to_html(report, data_uris(render_charts(report.slos)))
     match = _BODY.search(html)
@@ -141,11 +137,11 @@ def _report_body(ctx: Any, text: str) -> tuple[str, str, bool]:
 
 
 @router.get("/reports/{month}", response_class=HTMLResponse)
-async def report_page(month: str, request: Request, ctx: CtxDep) -> HTMLResponse:
+async def report_page(month: str, request: Request, service: ReportsDep) -> HTMLResponse:
     """A month's report (the report's own HTML) with links to its CSV and JSON."""
     try:
-        subject, body, partial = await run_in_threadpool(_report_body, ctx, month)
-    except (SloapiError, MonthError) as exc:
+        subject, body, partial = await run_in_threadpool(_report_body, service, month)
+    except SloapiError as exc:
         return _error(request, exc)
     return _html("report.html.j2", request, month=month, subject=subject, body=trusted(body),
                  partial=partial, refresh=0)  # fmt: skip

@@ -71,18 +71,18 @@ def worst_state(tiers: Iterable[TierView]) -> str:
     return "unknown"
 
 
+#: Badges of the verdicts that judge nothing (``met`` and ``missed`` show in the figures).
+VERDICT_BADGES = {"no_data": "no data", "no_traffic": "no traffic"}
+UNJUDGED = frozenset(VERDICT_BADGES.values())
+
+
 def data_badge(status: Mapping[str, Any]) -> str | None:
-    """``no data``, ``no traffic`` or ``partial data`` from the status' data object, else None."""
-    data = status.get("data") or {}
-    if data.get("status") == "no_data":
-        return "no data"
-    if data.get("no_traffic"):
-        return "no traffic"
-    if status.get("sli") is None:
-        return "no data"
-    if data.get("status") == "partial":
+    """``no data`` or ``no traffic`` from the status' verdict, ``partial data`` when some steps of
+    the window have no data, else None."""
+    badge = VERDICT_BADGES.get(str(status.get("verdict")))
+    if badge is None and (status.get("data") or {}).get("status") == "partial":
         return "partial data"
-    return None
+    return badge
 
 
 def budget_order(status: Mapping[str, Any]) -> tuple[int, float, str]:
@@ -121,9 +121,7 @@ def rows(statuses: Iterable[Mapping[str, Any]]) -> list[Row]:
     for status in sorted(statuses, key=budget_order):
         tiers = tier_views(status, period_seconds(status))
         badge = data_badge(status)
-        out.append(
-            Row(status, tiers, "unknown" if badge in ("no data", "no traffic") else worst_state(tiers), badge)
-        )
+        out.append(Row(status, tiers, "unknown" if badge in UNJUDGED else worst_state(tiers), badge))
     return out
 
 

@@ -37,6 +37,7 @@ def status(slo_id: str, remaining: float | None, sli: float | None = 0.9995, **e
         "burn_rates": rates,
         "data": extra.pop("data", {"status": "ok", "no_traffic": False, "coverage_ratio": 1.0}),
         "labels": extra.pop("labels", {}),
+        "verdict": extra.pop("verdict", "met"),
     }
 
 
@@ -58,9 +59,14 @@ def test_tiers_follow_the_workbook_thresholds_on_both_windows() -> None:
 
 
 def test_badges_tell_no_data_from_no_traffic() -> None:
-    assert views.data_badge(status("a", 1.0, data={"status": "no_data", "no_traffic": False})) == "no data"
-    assert views.data_badge(status("a", 1.0, data={"status": "ok", "no_traffic": True})) == "no traffic"
-    assert views.data_badge(status("a", 1.0, sli=None)) == "no data"
+    no_data = {"status": "no_data", "no_traffic": False}
+    assert views.data_badge(status("a", 1.0, verdict="no_data", data=no_data)) == "no data"
+    no_traffic = {"status": "ok", "no_traffic": True}
+    assert views.data_badge(status("a", 1.0, verdict="no_traffic", data=no_traffic)) == "no traffic"
+    assert views.data_badge(status("a", 1.0, sli=None, verdict="no_data")) == "no data"
+    # the verdict rules, not the data object
+    assert views.data_badge(status("a", 1.0, sli=None, verdict="no_traffic")) == "no traffic"
+    assert views.data_badge(status("a", 0.5, sli=0.998, verdict="missed")) is None
     assert (
         views.data_badge(status("a", 1.0, data={"status": "partial", "no_traffic": False})) == "partial data"
     )
@@ -68,7 +74,8 @@ def test_badges_tell_no_data_from_no_traffic() -> None:
 
 
 def test_rows_put_the_least_budget_first_and_figureless_slos_last() -> None:
-    rows = views.rows([status("c", 0.9), status("a", None, sli=None), status("b", -0.2), status("d", 0.1)])
+    empty = status("a", None, sli=None, verdict="no_data")
+    rows = views.rows([status("c", 0.9), empty, status("b", -0.2), status("d", 0.1)])
     assert [r.status["id"] for r in rows] == ["b", "d", "c", "a"]
     assert rows[-1].state == "unknown" and rows[-1].badge == "no data"
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sloapi.engine.prom import RangeSeries, decode_matrix
+from sloapi.prometheus import RangeSeries, decode_matrix
 
 
 def _prom_float(value: float) -> str:

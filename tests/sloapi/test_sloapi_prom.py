@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slo_history import History
 
-from sloapi.engine.prom import PromClient, chunk_bounds
-from sloapi.engine.status import StatusOptions, compute_status
+from sloapi.prometheus import PromClient
+from sloapi.prometheus.chunks import chunk_bounds
 from sloapi.specs import load_dir
+from sloapi.status import StatusOptions, compute_status
 
 REPO = Path(__file__).resolve().parents[2]
 

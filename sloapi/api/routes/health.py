@@ -10,12 +10,13 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import CtxDep
+from sloapi.api.schemas import Alive, Readiness
 from sloapi.service import ServiceContext
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Alive)
 def healthz() -> dict[str, str]:
     """The process is alive. Status: 200."""
     return {"status": "ok"}
@@ -32,7 +33,12 @@ def _checks(ctx: ServiceContext) -> dict[str, Any]:
     return checks
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_class=JSONResponse,
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "not ready"}},
+)
 async def readyz(ctx: CtxDep) -> JSONResponse:
     """Ready when Prometheus answers, specs are loaded and the database answers.
 

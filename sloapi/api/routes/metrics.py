@@ -16,13 +16,14 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import CtxDep
+from sloapi.api.telemetry import RequestMetrics
 from sloapi.errors import SloapiError
 
 router = APIRouter(tags=["metrics"])
@@ -96,8 +97,13 @@ def _time_to_exhaustion(status: dict[str, Any]) -> float | None:
     return None if tte is None else float(tte)
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics(ctx: CtxDep) -> Response:
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+                     "description": "Prometheus text exposition"}},
+)  # fmt: skip
+async def metrics(ctx: CtxDep, request: Request) -> Response:
     """Prometheus text exposition. Status: 200 (figures absent and `sloapi_prometheus_up 0` when
     Prometheus is unreachable)."""
     try:
@@ -109,7 +115,7 @@ async def metrics(ctx: CtxDep) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SLOFiguresCollector(statuses, up, len(ctx.specs)))
     body = generate_latest(registry)
-    telemetry = ctx.extras.get("request_metrics")
+    telemetry: RequestMetrics | None = getattr(request.app.state, "telemetry", None)
     if telemetry is not None:
         body += generate_latest(telemetry.registry)
     return Response(content=body, media_type=CONTENT_TYPE)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
 
-from sloapi.api.deps import CtxDep, require_token
+from sloapi.api.deps import ReportsDep, require_token
+from sloapi.api.schemas import Deliveries, SendAnswer
 from sloapi.reports.charts import render_charts
 from sloapi.reports.errors import MonthError
 from sloapi.reports.html import data_uris, to_html
+from sloapi.reports.model import MonthReport
 from sloapi.reports.month import Month
 from sloapi.reports.render import to_csv
 from sloapi.reports.service import ReportService
@@ -19,21 +22,15 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 FORMATS = {"json", "html", "csv"}
 
 
-def get_reports(ctx: CtxDep) -> ReportService:
-    """The report service over the app's shared objects."""
-    from sloapi.reports.app import report_service
-
-    return report_service(ctx)
-
-
-ReportsDep = Annotated[ReportService, Depends(get_reports)]
-
-
 def _month(service: ReportService, text: str) -> Month:
     try:
         return service.parse(text)
     except MonthError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -47,7 +44,10 @@ def _split(name: str) -> tuple[str, str]:
 @router.get(
     "/{name}",
     summary="A month's report: `YYYY-MM` (JSON), `YYYY-MM.html` or `YYYY-MM.csv`",
-    responses={422: {"description": "malformed month, or a month that has not started"},
+    response_model=MonthReport,
+    responses={200: {"content": {"text/html": {}, "text/csv": {}},
+                     "description": "the report (JSON below; `.html` and `.csv` as named)"},
+               422: {"description": "malformed month, or a month that has not started"},
                503: {"description": "Prometheus unreachable"}},
 )  # fmt: skip
 def get_report(name: str, service: ReportsDep) -> Response:
@@ -74,6 +74,7 @@ def get_report(name: str, service: ReportsDep) -> Response:
     "/{month}/send",
     dependencies=[Depends(require_token)],
     summary="Mail a closed month's report to its recipients (once; `force=true` to resend)",
+    response_model=SendAnswer,
 )
 def send_report(
     month: str,
@@ -97,7 +98,7 @@ def send_report(
     }
 
 
-@router.get("/{month}/deliveries", summary="Delivery records of a month's report")
+@router.get("/{month}/deliveries", summary="Delivery records of a month's report", response_model=Deliveries)
 def deliveries(month: str, service: ReportsDep) -> dict[str, Any]:
     """One record per recipient: status (``sending``/``sent``/``failed``), attempts, last error."""
     parsed = _month(service, month)
@@ -110,8 +111,8 @@ def deliveries(month: str, service: ReportsDep) -> dict[str, Any]:
                 "attempts": row.attempts,
                 "sends": row.sends,
                 "last_error": row.last_error,
-                "next_attempt_at": row.next_attempt_at,
-                "sent_at": row.sent_at,
+                "next_attempt_at": _time(row.next_attempt_at),
+                "sent_at": _time(row.sent_at),
                 "message_id": row.message_id,
             }
             for row in service.deliveries(parsed)

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import AtDep, CtxDep, SessionDep, WindowDep, require_token
+from sloapi.api.schemas import BudgetSeries, SLODetail, SLOList, SLOStatus, SnapshotList, StoredStatus
 from sloapi.engine.durations import parse_duration
-from sloapi.engine.status import check_step, compute_budget_series, window_span
 from sloapi.specs import EventsSLI, SLOSpec
-from sloapi.storage.models import StatusSnapshot
+from sloapi.status import check_step, compute_budget_series, window_span
+from sloapi.storage.status_snapshots import keep_status, list_statuses
 
 router = APIRouter(prefix="/api/v1/slos", tags=["slos"])
 
@@ -41,7 +41,7 @@ def spec_json(spec: SLOSpec) -> dict[str, Any]:
     }
 
 
-@router.get("", response_class=JSONResponse)
+@router.get("", response_class=JSONResponse, response_model=SLOList)
 async def list_slos(ctx: CtxDep, at: AtDep, window: WindowDep = None) -> JSONResponse:
     """Every SLO with its current status (from recording rules when present).
 
@@ -52,7 +52,7 @@ async def list_slos(ctx: CtxDep, at: AtDep, window: WindowDep = None) -> JSONRes
     return JSONResponse({"at": at.isoformat(), "count": len(statuses), "slos": statuses})
 
 
-@router.get("/{slo_id}")
+@router.get("/{slo_id}", response_model=SLODetail, response_model_exclude_unset=True)
 async def get_slo(slo_id: str, ctx: CtxDep, at: AtDep, window: WindowDep = None) -> dict[str, Any]:
     """The spec and status of one SLO. Statuses: 200, 404, 422, 503."""
     spec = ctx.spec(slo_id)
@@ -60,7 +60,7 @@ async def get_slo(slo_id: str, ctx: CtxDep, at: AtDep, window: WindowDep = None)
     return {"spec": spec_json(spec), "status": status_json}
 
 
-@router.get("/{slo_id}/status")
+@router.get("/{slo_id}/status", response_model=SLOStatus, response_model_exclude_unset=True)
 async def get_status(slo_id: str, ctx: CtxDep, at: AtDep, window: WindowDep = None) -> dict[str, Any]:
     """Status of one SLO over `window` (default: the spec's) at `at` (default: now).
 
@@ -70,7 +70,7 @@ async def get_status(slo_id: str, ctx: CtxDep, at: AtDep, window: WindowDep = No
     return await run_in_threadpool(ctx.status, slo_id, window, at)
 
 
-@router.get("/{slo_id}/budget")
+@router.get("/{slo_id}/budget", response_model=BudgetSeries)
 async def get_budget(
     slo_id: str,
     ctx: CtxDep,
@@ -94,6 +94,8 @@ async def get_budget(
     "/{slo_id}/snapshots",
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(require_token)],
+    response_model=StoredStatus,
+    response_model_exclude_unset=True,
 )
 async def create_snapshot(
     slo_id: str, ctx: CtxDep, session: SessionDep, at: AtDep, window: WindowDep = None
@@ -103,32 +105,15 @@ async def create_snapshot(
     Statuses: 201 stored (or already there); 401/403 token; 404; 422; 503.
     """
     payload = await run_in_threadpool(ctx.status, slo_id, window, at)
-    existing = session.scalars(
-        select(StatusSnapshot).where(
-            StatusSnapshot.slo_id == slo_id,
-            StatusSnapshot.window == payload["window"],
-            StatusSnapshot.at == at,
-        )
-    ).first()
-    if existing is None:
-        existing = StatusSnapshot(
-            slo_id=slo_id, window=payload["window"], at=at, computed_at=ctx.clock(), payload=payload
-        )
-        session.add(existing)
-        session.commit()
-    return {"id": existing.id, "slo_id": slo_id, "at": at.isoformat(), "status": existing.payload}
+    kept = keep_status(session, slo_id, payload["window"], at, ctx.clock(), payload)
+    return {"id": kept.id, "slo_id": slo_id, "at": at.isoformat(), "status": kept.payload}
 
 
-@router.get("/{slo_id}/snapshots")
+@router.get("/{slo_id}/snapshots", response_model=SnapshotList, response_model_exclude_unset=True)
 def list_snapshots(slo_id: str, ctx: CtxDep, session: SessionDep) -> dict[str, Any]:
-    """Stored snapshots of one SLO, newest first. Statuses: 200, 404."""
+    """Stored snapshots of one SLO, newest first (at most 1,000). Statuses: 200, 404."""
     ctx.spec(slo_id)
-    rows = session.scalars(
-        select(StatusSnapshot)
-        .where(StatusSnapshot.slo_id == slo_id)
-        .order_by(StatusSnapshot.at.desc())
-        .limit(1000)
-    ).all()
+    rows = list_statuses(session, slo_id)
     return {
         "slo_id": slo_id,
         "snapshots": [

@@ -11,7 +11,7 @@ import report_history as hist
 from report_history import Clock
 
 from sloapi.config import Settings
-from sloapi.engine.prom import PromClient
+from sloapi.prometheus import PromClient
 from sloapi.reports.delivery import RetryPolicy
 from sloapi.reports.mail import Mailer
 from sloapi.reports.service import ReportService

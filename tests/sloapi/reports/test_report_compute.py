@@ -126,7 +126,7 @@ def test_partial_month_and_timezone_days() -> None:
     assert len(slo.daily) == 11
     assert slo.daily[0].date.isoformat() == "2026-03-01"
     assert slo.total_events == 100.0 * (10 * 1440 + 5 * 60)
-    assert report.subject().endswith("1 of 1 SLOs met (partial month)")
+    assert report.subject().endswith(": 1 met, 0 missed (partial month)")
 
 
 def test_summary_and_month_over_month() -> None:
@@ -139,7 +139,7 @@ def test_summary_and_month_over_month() -> None:
         SLOSeries("pg-bouncer", Decimal("0.999"), good, labels={"component": "postgresql"}),
     ]
     first = build_report(FEB, series, AFTER, OPTS)
-    assert first.subject() == "Availability report February 2026: 2 of 3 SLOs met"
+    assert first.subject() == "Availability report February 2026: 2 met, 1 missed"
     assert [o.id for o in first.summary.worst_offenders] == ["pg-primary"]
     comps = {c.component: c for c in first.summary.components}
     assert comps["postgresql"].met == 1

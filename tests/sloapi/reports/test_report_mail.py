@@ -63,7 +63,7 @@ def test_message_parts_images_and_csv(make_service, smtp) -> None:  # type: igno
     (dba,) = smtp.to("dba@example.com")
     dba_html = parse(dba).get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert "pg-primary" in dba_html and "web-availability" not in dba_html
-    assert parse(dba)["Subject"].endswith(": 1 of 1 SLOs met")
+    assert parse(dba)["Subject"].endswith(": 1 met, 0 missed")
 
 
 def test_second_run_sends_nothing_and_force_resends(make_service, smtp) -> None:  # type: ignore[no-untyped-def]
@@ -156,7 +156,7 @@ def test_partial_month_is_not_sent(make_service, smtp) -> None:  # type: ignore[
 
 
 def test_stale_claim_of_a_dead_instance_is_taken_over_once(make_service, smtp) -> None:  # type: ignore[no-untyped-def]
-    from sloapi.reports.tables import ReportDelivery
+    from sloapi.storage.report_tables import ReportDelivery
 
     clock = Clock()
     service = make_service(clock=clock, smtp_port=smtp.port)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import report_history as hist
+from report_history import Clock
 
 from sloapi.reports.month import Month
 
@@ -78,7 +79,7 @@ def test_august_details(make_service, known_history) -> None:  # type: ignore[no
 
 
 def test_snapshot_is_kept_refresh_keeps_old_and_recomputes_identically(make_service) -> None:  # type: ignore[no-untyped-def]
-    from sloapi.reports import store
+    from sloapi.storage import report_snapshots as store
 
     service = make_service()
     first, first_id = service.report(AUG)
@@ -114,8 +115,36 @@ def test_partial_month_is_computed_live_and_not_kept(make_service) -> None:  # t
 
 
 def test_retention_is_read_from_prometheus(report_prometheus) -> None:  # type: ignore[no-untyped-def]
-    from sloapi.reports.source import retention_start
+    from sloapi.prometheus import PromClient
 
     now = hist.NOW
-    assert retention_start(report_prometheus.url, now) == now - timedelta(days=3650)
-    assert retention_start("http://127.0.0.1:9", now) is None  # unreachable: unknown, no warning
+    reachable, unreachable = PromClient(report_prometheus.url), PromClient("http://127.0.0.1:9")
+    try:
+        assert reachable.retention_start(now) == now - timedelta(days=3650)
+        assert unreachable.retention_start(now) is None  # unreachable: unknown, no warning
+    finally:
+        reachable.close()
+        unreachable.close()
+
+
+@pytest.mark.parametrize("moment", ["2026-08-25 03:50", "2026-09-01 00:00"], ids=["mid-month", "month-end"])
+def test_site_incidents_are_the_reports(make_service, moment) -> None:  # type: ignore[no-untyped-def]
+    from sloapi.service import ServiceContext
+    from sloapi.site.figures import month_incidents
+
+    at = hist.at(moment) + timedelta(seconds=31)  # off the step grid: the site aligns as the report does
+    service = make_service(clock=Clock(at))
+    report, _ = service.report(AUG)
+    ctx = ServiceContext.build(service.settings, prom=service.prom, clock=service.clock)
+    try:
+        for slo in report.slos:
+            site = month_incidents(ctx, ctx.spec(slo.id), AUG, at)
+            assert [(i.start, i.end, i.duration_seconds) for i in site] == [
+                (i.start, i.end, i.duration_seconds) for i in slo.incidents
+            ], slo.id
+            for mine, theirs in zip(site, slo.incidents, strict=True):
+                assert mine.budget_consumed_ratio == pytest.approx(theirs.budget_consumed_ratio, rel=1e-9)
+                assert mine.peak_burn_rate == pytest.approx(theirs.peak_burn_rate, rel=1e-9)
+    finally:
+        ctx.db_engine.dispose()
+    assert any(slo.incidents for slo in report.slos)

@@ -57,7 +57,7 @@ def test_csv_rows(report) -> None:  # type: ignore[no-untyped-def]
 
 def test_text_and_subject(report) -> None:  # type: ignore[no-untyped-def]
     text = to_text(report)
-    assert text.startswith("Availability report October 2026: 1 of 2 SLOs met\n")
+    assert text.startswith("Availability report October 2026: 1 met, 1 missed\n")
     assert "web-avail: MISSED" in text and "1h 00m 00s" in text
     assert duration(59) == "59s" and duration(61) == "1m 01s"
 
@@ -83,3 +83,20 @@ def test_mail_structure(report) -> None:  # type: ignore[no-untyped-def]
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     for index in range(2):
         assert f"cid:{content_id(report, index)}" in html
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks", "decimals"),
+    [
+        (0.0, 100.0, [0.0, 50.0, 100.0], 0),
+        (99.7, 100.0, [99.7, 99.8, 99.9, 100.0], 1),
+        (99.84, 100.0, [99.8, 99.9, 100.0], 1),
+        (99.95, 100.0, [99.94, 99.96, 99.98, 100.0], 2),
+        (-62.7, 100.0, [-100.0, 0.0, 100.0], 0),
+    ],
+)
+def test_chart_ticks_are_round(low: float, high: float, ticks: list[float], decimals: int) -> None:
+    from sloapi.reports.charts import nice_ticks
+
+    assert nice_ticks(low, high, 4) == (ticks, decimals)
+    assert ticks[0] <= low and ticks[-1] >= high

@@ -12,7 +12,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from report_history import SMTPSink
 
 from sloapi.reports.scheduler import MONTHLY_JOB, ReportScheduler, make_scheduler
-from sloapi.reports.tables import SCHEDULER_JOBS_TABLE
+from sloapi.storage.report_tables import SCHEDULER_JOBS_TABLE
 from stack.throwaway import wait_for
 
 

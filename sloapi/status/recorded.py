@@ -9,10 +9,11 @@ from typing import Any
 
 from sloapi.engine.burn import BURN_WINDOWS
 from sloapi.engine.durations import format_duration
-from sloapi.engine.figures import safe_float
-from sloapi.engine.prom import QueryBatch, Sample
-from sloapi.engine.status import data_json, status_json
+from sloapi.engine.figures import classify, safe_float
+from sloapi.prometheus.batch import QueryBatch
+from sloapi.prometheus.decode import Sample
 from sloapi.specs.model import SLOSpec, Window
+from sloapi.status.raw import data_json, status_json
 
 ID_LABEL = "sloth_id"
 
@@ -70,6 +71,9 @@ def recorded_statuses(
             window_seconds=spec.window.seconds,
         )
         status["data"] = data_json(None, min(cov, 1.0) if cov is not None else None)
+        status["verdict"] = classify(
+            status["sli"], spec.objective.ratio, no_data=status["data"]["status"] == "no_data"
+        )
         status["source"] = "rules"
         out[spec.id] = status
     return out

@@ -1,4 +1,5 @@
-"""One SLO's status over one window at one pinned time: fetching + maths assembled."""
+"""One SLO's status over one window at one pinned time, and its budget burn-down: the queries
+go through `sloapi.prometheus`, every figure comes from `sloapi.engine`."""
 
 from __future__ import annotations
 
@@ -13,14 +14,22 @@ from sloapi.engine.burn import (
     BURN_WINDOWS,
     burn_down,
     burn_rate,
-    event_error_ratio,
     projected_sli,
     time_to_exhaustion,
 )
-from sloapi.engine.fetch import fetch_steps
-from sloapi.engine.figures import MissingPolicy, WindowFigures, safe_float
-from sloapi.engine.prom import QueryBatch, Sample
+from sloapi.engine.figures import (
+    MissingPolicy,
+    Span,
+    WindowFigures,
+    classify,
+    event_error_ratio,
+    safe_float,
+    verdict,
+)
 from sloapi.errors import WindowError
+from sloapi.prometheus.batch import QueryBatch
+from sloapi.prometheus.decode import Sample
+from sloapi.prometheus.fetch import fetch_steps
 from sloapi.specs.model import SLOSpec, Window
 
 
@@ -124,8 +133,8 @@ def compute_status(
         raise WindowError(f"window {window.name} is shorter than the step")
     burn_futures = submit_burn_queries(batch, spec, at)
     steps = fetch_steps(batch, spec, start, at, options.step_seconds)
-    fig = steps.figures(
-        spec.objective, window_seconds=window_seconds, span_seconds=span, missing=options.missing
+    fig = steps.arrays().figures(
+        spec.objective, Span(options.step_seconds, window_seconds, span, options.missing)
     )
     burn_rates = collect_burn_rates(spec, burn_futures)
     result = status_json(
@@ -139,6 +148,7 @@ def compute_status(
     )
     result["error_budget"] = figures_json(fig)
     result["data"] = data_json(fig)
+    result["verdict"] = verdict(fig)
     if window.kind != "rolling":
         current = burn_rates.get("1h")
         current_ratio = None if current is None else current * spec.objective.budget
@@ -188,6 +198,7 @@ def status_json(
             time_to_exhaustion(remaining, burn_rates.get("1h"), window_seconds)
         ),
         "projected_sli": None,
+        "verdict": classify(sli, spec.objective.ratio, no_data=False),
         "labels": dict(spec.labels),
     }
 

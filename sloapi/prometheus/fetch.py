@@ -2,80 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from sloapi.engine.durations import format_duration
-from sloapi.engine.figures import MissingPolicy, WindowFigures, event_figures, ratio_figures
-from sloapi.engine.objective import Objective
-from sloapi.engine.prom import PromClient, QueryBatch, RangeSeries
+from sloapi.engine.grid import grid_seconds, step_grid
+from sloapi.engine.steps import StepSeries
+from sloapi.prometheus.batch import QueryBatch
+from sloapi.prometheus.client import PromClient
+from sloapi.prometheus.decode import RangeSeries
 from sloapi.specs.model import SLOSpec
-
-
-@dataclass(frozen=True)
-class StepSeries:
-    """Per-step data of one SLO on the grid `index` (step end times, UTC).
-
-    Attributes:
-        kind: `events` (errors and total are counts per step) or `ratio` (error_ratio per step).
-        step_seconds: the step.
-        index: the expected step ends.
-        errors: bad events per step (events), else None.
-        total: all events per step (events), else None.
-        error_ratio: error ratio per step (ratio), else None.
-    """
-
-    kind: Literal["events", "ratio"]
-    step_seconds: int
-    index: pd.DatetimeIndex
-    errors: pd.Series | None = None
-    total: pd.Series | None = None
-    error_ratio: pd.Series | None = None
-
-    def figures(
-        self,
-        objective: Objective,
-        *,
-        window_seconds: float,
-        span_seconds: float | None = None,
-        missing: MissingPolicy = "ignore",
-    ) -> WindowFigures:
-        """The window's figures from these steps (`event_figures` or `ratio_figures`)."""
-        if self.kind == "ratio":
-            assert self.error_ratio is not None
-            return ratio_figures(
-                self.error_ratio,
-                objective,
-                step_seconds=self.step_seconds,
-                window_seconds=window_seconds,
-                span_seconds=span_seconds,
-                missing=missing,
-            )
-        assert self.errors is not None and self.total is not None
-        return event_figures(
-            self.errors,
-            self.total,
-            objective,
-            step_seconds=self.step_seconds,
-            window_seconds=window_seconds,
-            span_seconds=span_seconds,
-            missing=missing,
-        )
-
-
-def _grid_seconds(start: datetime, end: datetime, step_seconds: int) -> np.ndarray:
-    count = int((end - start).total_seconds() // step_seconds)
-    return end.timestamp() - step_seconds * np.arange(count - 1, -1, -1, dtype=float)
-
-
-def step_grid(start: datetime, end: datetime, step_seconds: int) -> pd.DatetimeIndex:
-    """Step ends `end, end - step, ...` strictly after `start`, in time order."""
-    stamps = _grid_seconds(start, end, step_seconds)
-    return pd.DatetimeIndex(pd.to_datetime(stamps, unit="s", utc=True))
 
 
 def _to_series(
@@ -119,8 +57,8 @@ def fetch_steps(
     step (so adjacent steps add up to the `increase` over the window). Raw SLIs: the error ratio
     over one step at each step end. Missing steps are NaN.
     """
-    seconds = _grid_seconds(start, end, step_seconds)
-    index = pd.DatetimeIndex(pd.to_datetime(seconds, unit="s", utc=True))
+    seconds = grid_seconds(start, end, step_seconds)
+    index = step_grid(start, end, step_seconds)
     batch = prom.batch() if isinstance(prom, PromClient) else prom
     queries = spec.queries(format_duration(step_seconds))
     if len(index) == 0:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sloapi.config import Settings
-from sloapi.engine.prom import PromClient
 from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError
+from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
 from sloapi.reports.errors import MonthError
 from sloapi.reports.html import data_uris, to_html

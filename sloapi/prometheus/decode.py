@@ -1,0 +1,122 @@
+"""What Prometheus answers, decoded: instant samples, range series and `query_range` bodies."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Labels = dict[str, str]
+_VALUES_KEY = b'"values":['
+_QUOTED_BODY = re.compile(r"""\((b(['"]).*\2)\)\s*$""", re.DOTALL)
+_ERROR_FIELD = re.compile(r'"error":"(.*?)(?:"\}|$)', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant query: labels and value (may be NaN)."""
+
+    labels: Labels
+    value: float
+
+
+@dataclass(frozen=True)
+class RangeSeries:
+    """One series of a range query: labels, unix times and values (float arrays)."""
+
+    labels: Labels
+    times: np.ndarray
+    values: np.ndarray
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        """(unix seconds, value) pairs."""
+        return list(zip(self.times.tolist(), self.values.tolist(), strict=True))
+
+    @classmethod
+    def from_values(cls, labels: Labels, values: list[list[Any]]) -> RangeSeries:
+        """From Prometheus's `[[time, "value"], ...]` (strings parsed in one numpy call)."""
+        if not values:
+            empty = np.empty(0, dtype=float)
+            return cls(labels, empty, empty)
+        array = np.array(values, dtype=float)
+        return cls(labels, array[:, 0], array[:, 1])
+
+
+def _points(text: bytes) -> np.ndarray:
+    """`[t,"v"],[t,"v"]` (the inside of a `values` array) as an (n, 2) float array."""
+    if not text:
+        return np.empty((0, 2), dtype=float)
+    numbers = text.translate(None, b'[]"').decode("ascii").split(",")
+    if len(numbers) != 2 * text.count(b"["):
+        raise ValueError("malformed values array")
+    return np.array(numbers, dtype=float).reshape(-1, 2)
+
+
+def decode_matrix(body: bytes) -> list[RangeSeries]:
+    """The series of a `query_range` answer (JSON bytes), as `from_values` would build them.
+
+    Each `"values":[...]` array is cut out of the body and parsed by numpy in one call; the rest
+    (status and labels) goes through `json`. The cut is exact: the arrays hold only numbers,
+    number strings, commas and brackets, and `"values":[` cannot occur inside a JSON string
+    (its quotes are escaped there).
+
+    Raises:
+        ValueError: the body is not a successful matrix answer.
+    """
+    skeleton: list[bytes] = []
+    arrays: list[np.ndarray] = []
+    pos = 0
+    while (key := body.find(_VALUES_KEY, pos)) >= 0:
+        begin = key + len(_VALUES_KEY)
+        close = begin if body.startswith(b"]", begin) else body.find(b"]]", begin) + 1
+        if close == 0:
+            raise ValueError("unterminated values array")
+        skeleton.append(body[pos:begin])
+        arrays.append(_points(body[begin:close]))
+        pos = close
+    skeleton.append(body[pos:])
+    try:
+        answer = json.loads(b"".join(skeleton))
+        data = answer["data"]
+        result = data["result"]
+        ok = answer["status"] == "success" and data["resultType"] == "matrix"
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"unexpected answer: {type(exc).__name__}") from None
+    if not ok or len(result) != len(arrays) or any(r.get("values") != [] for r in result):
+        raise ValueError("not a matrix answer")
+    return [
+        RangeSeries(dict(r.get("metric", {})), a[:, 0], a[:, 1]) for r, a in zip(result, arrays, strict=True)
+    ]
+
+
+def first_value(samples: Iterable[Sample]) -> float | None:
+    """The value of the first sample, None when there is none or it is not finite."""
+    for sample in samples:
+        return sample.value if math.isfinite(sample.value) else None
+    return None
+
+
+def error_message(text: str) -> str:
+    """Prometheus's own ``error`` text out of an HTTP error quoting its raw body (maybe cut short),
+    e.g. ``HTTP Status Code 400 (b'{"status":"error","error":"parse error ..."}')``; the text
+    itself when it quotes no such body."""
+    match = _QUOTED_BODY.search(text)
+    if match is not None:
+        try:
+            body = ast.literal_eval(match.group(1))
+            error = json.loads(body.decode("utf-8", "replace")).get("error")
+        except (ValueError, SyntaxError, AttributeError):
+            error = None
+        if error:
+            return str(error)
+    field = _ERROR_FIELD.search(text)
+    if field is None:
+        return text
+    return field.group(1).replace("\\\\", "\\").replace('\\"', '"')
