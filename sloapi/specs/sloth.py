@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sloapi.engine.objective import Objective
+from sloapi.engine.policy import BudgetPolicy
 from sloapi.errors import SpecError, WindowError
 from sloapi.specs.model import (
     WINDOW_PLACEHOLDER,
@@ -17,6 +18,7 @@ from sloapi.specs.model import (
     Window,
     parse_window,
 )
+from sloapi.specs.policy import parse_min_events, parse_policy
 
 SLOTH_VERSION = "prometheus/v1"
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -60,7 +62,7 @@ def _sli(raw: object, file: str, slo: str) -> EventsSLI | RawSLI:
     raise SpecError(file, slo, "sli needs `events` or `raw`")
 
 
-def _alerting(raw: object, slo_id: str, file: str) -> AlertSpec:
+def _alerting(raw: object, slo_id: str, file: str, raw_sli: bool) -> AlertSpec:
     raw = raw or {}
     if not isinstance(raw, Mapping):
         raise SpecError(file, slo_id, "alerting must be a mapping")
@@ -77,6 +79,7 @@ def _alerting(raw: object, slo_id: str, file: str) -> AlertSpec:
         ticket_labels=_str_map(ticket.get("labels"), "ticket_alert.labels", file, slo_id),
         ticket_annotations=_str_map(ticket.get("annotations"), "ticket_alert.annotations", file, slo_id),
         ticket_disabled=bool(ticket.get("disable", False)),
+        min_events=parse_min_events(raw.get("min_events"), file, slo_id, raw_sli),
     )
 
 
@@ -108,6 +111,7 @@ def parse_sloth(doc: Mapping[str, Any], file: str) -> list[SLOSpec]:
     if not isinstance(service, str) or not _NAME.match(service):
         raise SpecError(file, None, "service is missing or not a valid name")
     base_labels = _str_map(doc.get("labels"), "labels", file, None)
+    base_policy = parse_policy(doc.get("policy"), BudgetPolicy(), file, None)
     slos = doc.get("slos")
     if not isinstance(slos, list) or not slos:
         raise SpecError(file, None, "slos must be a non-empty list")
@@ -122,19 +126,21 @@ def parse_sloth(doc: Mapping[str, Any], file: str) -> list[SLOSpec]:
         recipients = raw.get("recipients") or []
         if not isinstance(recipients, list):
             raise SpecError(file, slo_id, "recipients must be a list")
+        sli = _sli(raw.get("sli"), file, slo_id)
         specs.append(
             SLOSpec(
                 id=slo_id,
                 service=service,
                 name=name,
                 objective=_objective(raw.get("objective"), file, slo_id),
-                sli=_sli(raw.get("sli"), file, slo_id),
+                sli=sli,
                 window=_window(raw, file, slo_id),
                 labels={**base_labels, **_str_map(raw.get("labels"), "labels", file, slo_id)},
                 description=str(raw.get("description") or ""),
-                alerting=_alerting(raw.get("alerting"), slo_id, file),
+                alerting=_alerting(raw.get("alerting"), slo_id, file, isinstance(sli, RawSLI)),
                 recipients=tuple(str(r) for r in recipients),
                 source=file,
+                policy=parse_policy(raw.get("policy"), base_policy, file, slo_id),
             )
         )
     return specs
