@@ -36,9 +36,10 @@ slos:
     objective: 99.9
     sli:
       events:
-        error_query: sum(rate(haproxy_backend_http_responses_total{{proxy="{proxy}", code="5xx"}}[{{{{.window}}}}]))
-        total_query: sum(rate(haproxy_backend_http_responses_total{{proxy="{proxy}"}}[{{{{.window}}}}]))
+        error_query: sum(rate({metric}{{proxy="{proxy}", code="5xx"}}[{{{{.window}}}}]))
+        total_query: sum(rate({metric}{{proxy="{proxy}"}}[{{{{.window}}}}]))
 """
+METRIC = "haproxy_backend_http_responses_total"
 
 
 def remaining(history: History) -> float:
@@ -62,7 +63,7 @@ def specs_dir(tmp_path_factory: pytest.TempPathFactory, history: History) -> Pat
     for service, policy in policies.items():
         proxy = "api" if service == "api" else "web"
         (folder / f"{service}.yml").write_text(
-            SPEC.format(service=service, policy=policy, proxy=proxy), encoding="utf-8"
+            SPEC.format(service=service, policy=policy, proxy=proxy, metric=METRIC), encoding="utf-8"
         )
     return folder
 
@@ -233,7 +234,7 @@ def test_policy_states_at_the_thresholds() -> None:
 
 def test_policy_block_of_the_spec(tmp_path: Path) -> None:
     def load(policy: str, slo_policy: str = "") -> BudgetPolicy:
-        text_ = SPEC.format(service="s", policy=policy, proxy="web")
+        text_ = SPEC.format(service="s", policy=policy, proxy="web", metric=METRIC)
         if slo_policy:
             text_ += f"    policy:\n{slo_policy}"
         (tmp_path / "s.yml").write_text(text_, encoding="utf-8")
