@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 
 from sloapi.engine.backtest import tier_firing
 from sloapi.engine.steps import StepArrays, StepSeries
-from sloapi.rules import generate_groups
+from sloapi.errors import SpecError
+from sloapi.rules import generate_groups, render_rules
 from sloapi.specs import SLOSpec, load_dir
 from sloapi.status.backtest import BacktestOptions, backtest_steps, tier_windows
 
@@ -37,6 +39,7 @@ slos:
 
 
 def spec_for(folder: Path, service: str, series: str, alert: str, min_events: int = 0) -> SLOSpec:
+    folder.mkdir(parents=True, exist_ok=True)
     guard = f"      min_events: {min_events}\n" if min_events else ""
     path = folder / f"{service}.yml"
     path.write_text(SPEC.format(service=service, series=series, alert=alert, guard=guard), encoding="utf-8")
@@ -238,3 +241,32 @@ def test_firing_equals_promtool(tmp_path: Path) -> None:
         ["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=900, check=False
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+
+
+def test_the_guard_is_off_by_default_and_sloth_output_stays_identical(tmp_path: Path) -> None:
+    plain = render_rules(generate_groups([spec_for(tmp_path / "a", "web", "web", "WebBurn")]))
+    zero = SPEC.format(service="web", series="web", alert="WebBurn", guard="      min_events: 0\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "web.yml").write_text(zero, encoding="utf-8")
+    assert render_rules(generate_groups(load_dir(tmp_path / "b"))) == plain
+    assert "slo:sli_total_events:increase" not in plain
+    guarded = generate_groups([spec_for(tmp_path / "c", "web", "web", "WebBurn", min_events=250)])
+    (traffic,) = [g for g in guarded if g["name"] == "sloapi-slo-traffic-recordings-web-availability"]
+    assert [r["record"] for r in traffic["rules"]] == [
+        f"slo:sli_total_events:increase{w}" for w in ("1h", "6h", "1d", "3d")
+    ]
+    assert traffic["rules"][0]["expr"] == '(sum(rate(req_total{svc="web"}[1h]))) * 3600\n'
+    (page,) = [r for g in guarded for r in g["rules"] if r.get("labels", {}).get("sloth_severity") == "page"
+               and r.get("alert") == "WebBurn"]  # fmt: skip
+    assert page["expr"].count(">= 250) without (sloth_window)") == 2
+
+
+def test_the_guard_needs_an_events_sli(tmp_path: Path) -> None:
+    (tmp_path / "raw.yml").write_text(
+        'version: "prometheus/v1"\nservice: "db"\nslos:\n  - name: "up"\n    objective: 99\n'
+        "    sli:\n      raw:\n        error_ratio_query: 1 - avg_over_time(up[{{.window}}])\n"
+        "    alerting:\n      min_events: 10\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match="min_events needs an events SLI"):
+        load_dir(tmp_path)
