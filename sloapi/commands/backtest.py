@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sloapi.config import Settings
@@ -15,15 +15,6 @@ from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError, Win
 from sloapi.prometheus import PromClient
 from sloapi.specs import SLOSpec, load_dir
 from sloapi.status.backtest import BacktestOptions, compute_backtest
-
-
-def options_from(settings: Settings) -> BacktestOptions:
-    """Backtest options from the settings (the report's step and incident finder)."""
-    return BacktestOptions(
-        step_seconds=settings.raw_step_seconds,
-        incident_burn_rate=settings.report_incident_burn_rate,
-        incident_merge_gap=timedelta(seconds=settings.report_incident_merge_gap_seconds),
-    )
 
 
 def _minutes(seconds: float | None) -> str:
@@ -69,7 +60,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     prom = PromClient.from_settings(settings)
     try:
-        results = [compute_backtest(prom.batch(), s, start, end, options_from(settings)) for s in specs]
+        results = [
+            compute_backtest(prom.batch(), s, start, end, BacktestOptions.from_settings(settings))
+            for s in specs
+        ]
     except WindowError as exc:
         print(f"sloapi backtest: {exc}", file=sys.stderr)
         return 2

@@ -29,6 +29,16 @@ class BacktestOptions:
     incident_burn_rate: float = 10.0
     incident_merge_gap: timedelta = timedelta(minutes=5)
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> BacktestOptions:
+        """The report's step and incident finder (`SLOAPI_RAW_STEP_SECONDS`,
+        `SLOAPI_REPORT_INCIDENT_BURN_RATE`, `SLOAPI_REPORT_INCIDENT_MERGE_GAP_SECONDS`)."""
+        return cls(
+            step_seconds=settings.raw_step_seconds,
+            incident_burn_rate=settings.report_incident_burn_rate,
+            incident_merge_gap=timedelta(seconds=settings.report_incident_merge_gap_seconds),
+        )
+
 
 def tier_windows(spec: SLOSpec) -> list[TierWindows]:
     """The tiers the generated rules alert on for `spec`, as the engine needs them."""

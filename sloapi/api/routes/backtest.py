@@ -9,10 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import CtxDep
 from sloapi.api.schemas_policy import BacktestAnswer, BacktestRequest
-from sloapi.commands.backtest import options_from
 from sloapi.engine.durations import parse_time
 from sloapi.service import ServiceContext
-from sloapi.status.backtest import compute_backtest
+from sloapi.status.backtest import BacktestOptions, compute_backtest
 
 router = APIRouter(prefix="/api/v1", tags=["backtest"])
 
@@ -21,7 +20,7 @@ def _run(ctx: ServiceContext, start: str, end: str, slos: list[str] | None) -> d
     now = ctx.clock()
     lo, hi = parse_time(start, now), parse_time(end, now)
     specs = [ctx.spec(i) for i in slos] if slos else list(ctx.specs.values())
-    options = options_from(ctx.settings)
+    options = BacktestOptions.from_settings(ctx.settings)
     batch = ctx.prom.batch()
     return {"slos": [compute_backtest(batch, spec, lo, hi, options) for spec in specs]}
 
