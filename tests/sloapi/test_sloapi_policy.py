@@ -25,6 +25,7 @@ from sloapi.specs import load_dir
 from sloapi.storage.audit import AuditRowError, GateOverride, record_override
 from sloapi.storage.db import make_engine, make_session_factory
 from sloapi.storage.migrate import upgrade
+from tests.exporters.pgbouncer.pgbouncer_daemons import Postgres, postgres, workdir  # noqa: F401 (fixtures)
 
 TOKEN = "s3cret"
 SPEC = """\
@@ -258,3 +259,25 @@ def test_policy_block_of_the_spec(tmp_path: Path) -> None:
     ]:
         with pytest.raises(SpecError, match=reason):
             load(bad)
+
+
+def test_postgresql_refuses_to_change_or_delete_audit_rows(postgres: Postgres) -> None:  # noqa: F811
+    engine = make_engine(f"postgresql://postgres@127.0.0.1:{postgres.port}/postgres")
+    try:
+        upgrade(engine)
+        with make_session_factory(engine)() as session:
+            record_override(
+                session, at=datetime(2026, 11, 3, 9, tzinfo=UTC), actor="ann", reason="why",
+                service="web", change="deploy", state="freeze", refusals=[],
+            )  # fmt: skip
+        with engine.connect() as connection:
+            for statement in ("DELETE FROM gate_overrides", "UPDATE gate_overrides SET reason = 'x'",
+                              "TRUNCATE gate_overrides"):  # fmt: skip
+                with pytest.raises(DatabaseError, match="never changed or deleted"):
+                    connection.execute(text(statement))
+                connection.rollback()
+            assert connection.execute(text("SELECT actor, reason FROM gate_overrides")).all() == [
+                ("ann", "why")
+            ]
+    finally:
+        engine.dispose()
