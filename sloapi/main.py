@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from sloapi.api.errors import install_error_handlers
-from sloapi.api.routes import admin, health, metrics, reports, slos
+from sloapi.api.routes import admin, backtest, health, metrics, policy, reports, slos
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
 from sloapi.prometheus import PromClient
@@ -21,7 +21,16 @@ from sloapi.storage.migrate import upgrade
 
 log = logging.getLogger("sloapi")
 
-ROUTERS = (slos.router, reports.router, admin.router, health.router, metrics.router, site_router)
+ROUTERS = (
+    slos.router,
+    policy.router,
+    backtest.router,
+    reports.router,
+    admin.router,
+    health.router,
+    metrics.router,
+    site_router,
+)
 
 
 def create_app(

@@ -154,6 +154,19 @@ class Summary(_Model):
         return verdict_counts(self.met, self.missed, self.no_data, self.no_traffic)
 
 
+class PolicyOverride(_Model):
+    """A change the error-budget gate refused and someone let through (audit row)."""
+
+    id: int
+    at: datetime
+    by: str
+    reason: str
+    service: str
+    change: str
+    state: str = Field(description="the policy state when it was overridden: warn or freeze")
+    refusals: list[str] = Field(default_factory=list, description="what the gate said")
+
+
 class MonthReport(_Model):
     """The report of one calendar month."""
 
@@ -168,6 +181,9 @@ class MonthReport(_Model):
     slos: list[SLOReport]
     summary: Summary
     warnings: list[str] = Field(default_factory=list)
+    overrides: list[PolicyOverride] = Field(
+        default_factory=list, description="error-budget gate overrides recorded in the month"
+    )
 
     def subject(self) -> str:
         """Mail subject, e.g. ``Availability report October 2026: 3 met, 1 missed, 1 without data``."""

@@ -125,6 +125,12 @@ def to_text(report: MonthReport) -> str:
         )
     for comp in summary.components:
         out.append(f"  {component_line(comp)}")
+    if report.overrides:
+        out += ["", "Error-budget policy overrides:"]
+        out.extend(
+            f"  {local_time(o.at, report)} {o.by}: {o.change} to {o.service} ({o.state}): {o.reason}"
+            for o in report.overrides
+        )
     for slo in report.slos:
         budget = slo.error_budget
         out += ["", f"{slo.id}: {verdict(slo)}", "-" * (len(slo.id) + 2 + len(verdict(slo)))]

@@ -19,12 +19,13 @@ from sloapi.reports.compute import ReportOptions
 from sloapi.reports.delivery import Outcome, RetryPolicy, deliver, due_retries, list_deliveries
 from sloapi.reports.errors import AlreadyDeliveredError, MonthError
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
-from sloapi.reports.model import MonthReport
+from sloapi.reports.model import MonthReport, PolicyOverride
 from sloapi.reports.month import Month, last_closed_month, parse_month
 from sloapi.reports.source import fetch_month
 from sloapi.reports.summary import build_report, summarise
 from sloapi.specs.model import SLOSpec
 from sloapi.storage import report_snapshots as store
+from sloapi.storage.audit import list_overrides, override_json
 from sloapi.storage.report_tables import ReportDelivery
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,10 @@ class ReportService:
         data = fetch_month(self.prom, self.specs, month, now, options.step)
         with self.sessions() as session:
             before = store.latest_snapshot(session, month.previous().key, month.tz)
+            overrides = [override_json(row) for row in list_overrides(session, month.start, month.end)]
         previous = MonthReport.model_validate(before[1]) if before else None
-        return build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
+        report = build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
+        return report.model_copy(update={"overrides": [PolicyOverride(**o) for o in overrides]})
 
     def report(self, month: Month, refresh: bool = False) -> tuple[MonthReport, int | None]:
         """The month's report and its snapshot id.

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sloapi.engine.durations import parse_duration
+from sloapi.specs.model import SLOSpec
+
 BASE_PERIOD_SECONDS = 30 * 86400
 
 
@@ -28,6 +31,29 @@ class BurnTier:
     factor: Decimal
     can_fire: bool
 
+    @property
+    def name(self) -> str:
+        """`page 1h/5m`."""
+        return f"{self.severity} {self.long_window}/{self.short_window}"
+
+    @property
+    def long_seconds(self) -> int:
+        """The long window in seconds."""
+        return parse_duration(self.long_window)
+
+    @property
+    def short_seconds(self) -> int:
+        """The short window in seconds."""
+        return parse_duration(self.short_window)
+
+    def threshold_expr(self, budget: Decimal) -> str:
+        """The error-ratio threshold as the rules write it: `(14.4 * 0.001)`."""
+        return f"({self.factor} * {budget})"
+
+    def threshold(self, budget: Decimal) -> float:
+        """The value Prometheus computes from `threshold_expr` (a float64 product)."""
+        return float(self.factor) * float(budget)
+
 
 # (severity, long, short, budget share, long window seconds): 14.4x/6x page, 3x/1x ticket at 30d.
 _TIERS = (
@@ -45,3 +71,12 @@ def tiers_for(period_seconds: int, budget: Decimal) -> list[BurnTier]:
         factor = (share * Decimal(period_seconds) / Decimal(long_seconds)).normalize()
         tiers.append(BurnTier(severity, long_w, short_w, share, factor, can_fire=factor * budget < 1))
     return tiers
+
+
+def spec_tiers(spec: SLOSpec) -> list[BurnTier]:
+    """The tiers the generated rules alert on for `spec` (disabled severities left out)."""
+    alerting = spec.alerting
+    if alerting is None:
+        return []
+    off = {"page": alerting.page_disabled, "ticket": alerting.ticket_disabled}
+    return [t for t in tiers_for(spec.window.seconds, spec.objective.budget_decimal) if not off[t.severity]]

@@ -10,7 +10,7 @@ import yaml
 
 from sloapi.engine.burn import BURN_WINDOWS
 from sloapi.engine.durations import format_duration
-from sloapi.rules.alerts import tiers_for
+from sloapi.rules.alerts import BurnTier, spec_tiers
 from sloapi.specs.model import RawSLI, SLOSpec
 
 SLOTH_SPEC = "prometheus/v1"
@@ -18,6 +18,10 @@ MODE = "sloapi-gen-prom"
 ID_LABELS = ("sloth_id", "sloth_service", "sloth_slo")
 
 RUNBOOK = "docs/runbooks.md#slo-budget-burn"
+#: nines' record of an event SLO's events over its period (beside Sloth's names, not one of them)
+PERIOD_EVENTS = "slo:period_total_events:sum"
+#: nines' record of the events in a tier's long window (low-traffic guard), suffixed by the window
+TRAFFIC = "slo:sli_total_events:increase"
 
 
 def _selector(spec: SLOSpec) -> str:
@@ -87,7 +91,7 @@ def _period_rules(spec: SLOSpec, period: str, interval: int) -> list[dict[str, A
         tot = f"sum_over_time(slo:sli_total_events:rate5m{{{sel}}}[{period}])"
         ratio = f"({err}\n/ ({tot} > 0))\nor\n({tot} == 0)\n"
         counted = f"count_over_time(slo:sli_total_events:rate5m{{{sel}}}[{period}])"
-    return [
+    rules: list[dict[str, Any]] = [
         {
             "record": f"slo:sli_error:ratio_rate{period}",
             "expr": ratio,
@@ -99,6 +103,16 @@ def _period_rules(spec: SLOSpec, period: str, interval: int) -> list[dict[str, A
             "labels": _labels(spec, sloth_window=period),
         },
     ]
+    if not isinstance(spec.sli, RawSLI):
+        # events of the period (each 5m rate sample stands for one interval): 0 means no traffic
+        rules.append(
+            {
+                "record": PERIOD_EVENTS,
+                "expr": f"sum_over_time(slo:sli_total_events:rate5m{{{sel}}}[{period}]) * {interval}\n",
+                "labels": _labels(spec, sloth_window=period),
+            }
+        )
+    return rules
 
 
 def _meta_rules(spec: SLOSpec, period: str) -> list[dict[str, Any]]:
@@ -146,45 +160,63 @@ def _meta_rules(spec: SLOSpec, period: str) -> list[dict[str, Any]]:
     ]
 
 
+def _tier_expr(spec: SLOSpec, tier: BurnTier) -> str:
+    """Both windows of `tier` above its threshold (and, with the low-traffic guard, at least
+    `min_events` events in the long window)."""
+    sel = _selector(spec)
+    threshold = tier.threshold_expr(spec.objective.budget_decimal)
+    conditions = [
+        f"max(slo:sli_error:ratio_rate{tier.short_window}{{{sel}}} > {threshold}) without (sloth_window)",
+        f"max(slo:sli_error:ratio_rate{tier.long_window}{{{sel}}} > {threshold}) without (sloth_window)",
+    ]
+    assert spec.alerting is not None
+    if spec.alerting.min_events:
+        conditions.append(
+            f"max({TRAFFIC}{tier.long_window}{{{sel}}} >= {spec.alerting.min_events}) without (sloth_window)"
+        )
+    return "(\n    " + "\n    and\n    ".join(conditions) + "\n)"
+
+
+def _traffic_rules(spec: SLOSpec) -> list[dict[str, Any]]:
+    """Events in each tier's long window, for the low-traffic guard (`alerting.min_events`)."""
+    longs = sorted({(t.long_seconds, t.long_window) for t in spec_tiers(spec)})
+    return [
+        {
+            "record": f"{TRAFFIC}{name}",
+            "expr": f"({spec.queries(name)['total']}) * {seconds}\n",
+            "labels": _labels(spec, sloth_window=name),
+        }
+        for seconds, name in longs
+    ]
+
+
 def _alert_rules(spec: SLOSpec, warn: Callable[[str], None]) -> list[dict[str, Any]]:
     sel = _selector(spec)
     alerting = spec.alerting
     assert alerting is not None
     budget = spec.objective.budget_decimal
     rules: list[dict[str, Any]] = []
+    tiers = spec_tiers(spec)
     for severity in ("page", "ticket"):
-        disabled = alerting.page_disabled if severity == "page" else alerting.ticket_disabled
-        if disabled:
+        chosen = [t for t in tiers if t.severity == severity]
+        if not chosen:
             continue
-        parts = []
-        for tier in tiers_for(spec.window.seconds, budget):
-            if tier.severity != severity:
-                continue
+        for tier in chosen:
             if not tier.can_fire:
                 warn(
                     f"{spec.source}: SLO {spec.id}: {severity} tier {tier.long_window}/"
                     f"{tier.short_window} at {tier.factor}x cannot fire "
                     f"(needs an error ratio above {tier.factor * budget})"
                 )
-            threshold = f"({tier.factor} * {budget})"
-            parts.append(
-                "(\n"
-                f"    max(slo:sli_error:ratio_rate{tier.short_window}{{{sel}}} > {threshold})"
-                " without (sloth_window)\n"
-                "    and\n"
-                f"    max(slo:sli_error:ratio_rate{tier.long_window}{{{sel}}} > {threshold})"
-                " without (sloth_window)\n"
-                ")"
-            )
+        parts = [_tier_expr(spec, tier) for tier in chosen]
         labels = {
             **alerting.labels,
             **(alerting.page_labels if severity == "page" else alerting.ticket_labels),
             "sloth_severity": severity,
         }
-        windows = ", ".join(
-            f"{t.long_window}/{t.short_window} at {t.factor}x"
-            for t in tiers_for(spec.window.seconds, budget)
-            if t.severity == severity
+        windows = ", ".join(f"{t.long_window}/{t.short_window} at {t.factor}x" for t in chosen)
+        guard = (
+            f" with at least {alerting.min_events} events in the long window" if alerting.min_events else ""
         )
         annotations = {
             "title": f"({severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} "
@@ -192,7 +224,7 @@ def _alert_rules(spec: SLOSpec, warn: Callable[[str], None]) -> list[dict[str, A
             "summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget "
             "burn rate is over the expected.",
             "description": f"SLO {spec.id} (objective {spec.objective.percent}%, {spec.window.name} window) "
-            f"burns its error budget too fast in both windows of a {severity} tier ({windows}); "
+            f"burns its error budget too fast in both windows of a {severity} tier ({windows}){guard}; "
             "its figures: GET /api/v1/slos/{{$labels.sloth_id}}/status.",
             "runbook_url": RUNBOOK,
             **alerting.annotations,
@@ -257,8 +289,9 @@ def generate_groups(
     """Rule groups for the rolling-window specs (calendar-window SLOs get none; warned).
 
     Per SLO: `sloth-slo-sli-recordings-<id>` (5m..3d ratios), `sloapi-slo-period-recordings-<id>`
-    (traffic-weighted period ratio, coverage), `sloth-slo-meta-recordings-<id>`,
-    `sloth-slo-alerts-<id>`.
+    (traffic-weighted period ratio, coverage, period events), `sloth-slo-meta-recordings-<id>`,
+    `sloapi-slo-traffic-recordings-<id>` (only with the low-traffic guard `alerting.min_events`:
+    events per long window), `sloth-slo-alerts-<id>`.
     """
     groups: list[dict[str, Any]] = []
     for spec in specs:
@@ -281,6 +314,14 @@ def generate_groups(
             }
         )
         groups.append({"name": f"sloth-slo-meta-recordings-{spec.id}", "rules": _meta_rules(spec, period)})
+        if spec.alerting is not None and spec.alerting.min_events:
+            groups.append(
+                {
+                    "name": f"sloapi-slo-traffic-recordings-{spec.id}",
+                    "interval": f"{interval_seconds}s",
+                    "rules": _traffic_rules(spec),
+                }
+            )
         groups.append({"name": f"sloth-slo-alerts-{spec.id}", "rules": _alert_rules(spec, warn)})
     return groups
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sloapi.engine.durations import format_duration, parse_duration
 from sloapi.engine.objective import Objective
+from sloapi.engine.policy import BudgetPolicy
 from sloapi.errors import WindowError
 
 WINDOW_PLACEHOLDER = "{{.window}}"
@@ -111,6 +112,7 @@ class AlertSpec:
     ticket_labels: dict[str, str] = field(default_factory=dict)
     ticket_annotations: dict[str, str] = field(default_factory=dict)
     ticket_disabled: bool = False
+    min_events: int = 0  # nines extension: burn-rate tiers need this many events in their long window
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ class SLOSpec:
         alerting: the alerting block.
         recipients: report recipients for this SLO.
         source: the file it was read from.
+        policy: the error-budget policy (nines extension; defaults documented in
+            `sloapi.engine.policy`).
     """
 
     id: str
@@ -142,6 +146,7 @@ class SLOSpec:
     alerting: AlertSpec | None = None
     recipients: tuple[str, ...] = ()
     source: str = ""
+    policy: BudgetPolicy = field(default_factory=BudgetPolicy)
 
     @property
     def objective_percent(self) -> Decimal:

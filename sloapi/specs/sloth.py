@@ -2,20 +2,24 @@
 
 Both carry the same service, labels and SLOs; the resource (`apiVersion: sloth.slok.dev/v1`)
 spells its SLI and alert keys in camelCase (`errorQuery`, `pageAlert`). Our extensions `window`,
-`timezone` and `recipients` are accepted per SLO in both.
+`timezone`, `recipients`, `policy` (also per service) and `alerting.min_events` are accepted in both.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sloapi.engine.objective import Objective
-from sloapi.errors import WindowError
+from sloapi.engine.policy import BudgetPolicy
+from sloapi.errors import SpecError, WindowError
 from sloapi.specs.fields import Issues, join
 from sloapi.specs.model import AlertSpec, EventsSLI, RawSLI, SLOSpec, Window, parse_window
+from sloapi.specs.policy import parse_min_events, parse_policy
+
+T = TypeVar("T")
 
 SLOTH_VERSION = "prometheus/v1"
 SLOTH_K8S_VERSION = "sloth.slok.dev/v1"
@@ -30,6 +34,7 @@ SLO_KEYS = (
     "window",
     "timezone",
     "recipients",
+    "policy",
 )
 
 
@@ -72,6 +77,17 @@ def _sli(raw: Mapping[str, Any], keys: Keys, issues: Issues, slo: str) -> Events
     return None
 
 
+def _reported(
+    issues: Issues, node: Mapping[str, Any], key: str, slo: str | None, fallback: T, parse: Callable[[], T]
+) -> T:
+    """`parse()`, or `fallback` with its SpecError reported at the line of `key`."""
+    try:
+        return parse()
+    except SpecError as exc:
+        issues.add(node, key, slo, "", exc.reason)
+        return fallback
+
+
 def _alert_block(
     raw: Mapping[str, Any], key: str, issues: Issues, slo: str
 ) -> tuple[dict[str, str], dict[str, str], bool]:
@@ -90,9 +106,9 @@ def default_alert_name(slo_id: str) -> str:
     return "".join(p.capitalize() for p in re.split(r"[-_.]", slo_id))
 
 
-def _alerting(raw: Mapping[str, Any], keys: Keys, issues: Issues, slo: str) -> AlertSpec:
+def _alerting(raw: Mapping[str, Any], keys: Keys, issues: Issues, slo: str, raw_sli: bool) -> AlertSpec:
     block = issues.mapping(raw, "alerting", slo, "") or {}
-    allowed = ("name", "labels", "annotations", keys.page_alert, keys.ticket_alert)
+    allowed = ("name", "labels", "annotations", keys.page_alert, keys.ticket_alert, "min_events")
     issues.unknown(block, allowed, slo, "alerting")
     page_labels, page_annotations, page_off = _alert_block(block, keys.page_alert, issues, slo)
     ticket_labels, ticket_annotations, ticket_off = _alert_block(block, keys.ticket_alert, issues, slo)
@@ -106,6 +122,14 @@ def _alerting(raw: Mapping[str, Any], keys: Keys, issues: Issues, slo: str) -> A
         ticket_labels=ticket_labels,
         ticket_annotations=ticket_annotations,
         ticket_disabled=ticket_off,
+        min_events=_reported(
+            issues,
+            block,
+            "min_events",
+            slo,
+            0,
+            lambda: parse_min_events(block.get("min_events"), issues.file, slo, raw_sli),
+        ),
     )
 
 
@@ -139,7 +163,12 @@ def window_extension(raw: Mapping[str, Any], issues: Issues, slo: str) -> Window
 
 
 def _slo(
-    raw: object, index: int, service: str, base: dict[str, str], keys: Keys, issues: Issues
+    raw: object,
+    index: int,
+    service: str,
+    base: tuple[dict[str, str], BudgetPolicy],
+    keys: Keys,
+    issues: Issues,
 ) -> SLOSpec | None:
     if not isinstance(raw, Mapping):
         issues.add(raw, None, f"#{index + 1}", "", "an SLO must be a mapping")
@@ -153,19 +182,29 @@ def _slo(
     recipients = raw.get("recipients") or []
     if not isinstance(recipients, list):
         issues.add(raw, "recipients", slo_id, "recipients", "must be a list")
+    base_labels, base_policy = base
+    sli = _sli(raw, keys, issues, slo_id)
     spec = SLOSpec(
         id=slo_id,
         service=service,
         name=name or "",
         objective=objective_percent(raw, "objective", issues, slo_id, "objective")
         or Objective.from_percent(99),
-        sli=_sli(raw, keys, issues, slo_id) or RawSLI(""),
+        sli=sli or RawSLI(""),
         window=window_extension(raw, issues, slo_id),
-        labels={**base, **issues.str_map(raw, "labels", slo_id, "")},
+        labels={**base_labels, **issues.str_map(raw, "labels", slo_id, "")},
         description=str(raw.get("description") or ""),
-        alerting=_alerting(raw, keys, issues, slo_id),
+        alerting=_alerting(raw, keys, issues, slo_id, isinstance(sli, RawSLI)),
         recipients=tuple(str(r) for r in recipients) if isinstance(recipients, list) else (),
         source=issues.file,
+        policy=_reported(
+            issues,
+            raw,
+            "policy",
+            slo_id,
+            base_policy,
+            lambda: parse_policy(raw.get("policy"), base_policy, issues.file, slo_id),
+        ),
     )
     return spec if len(issues.errors) == before and name else None
 
@@ -174,6 +213,14 @@ def parse_group(node: Mapping[str, Any], keys: Keys, issues: Issues, prefix: str
     """The service, labels and SLOs of a Sloth group (a `prometheus/v1` file or a resource's spec)."""
     service = issues.name(node, "service", None, prefix)
     base = issues.str_map(node, "labels", None, prefix)
+    policy = _reported(
+        issues,
+        node,
+        "policy",
+        None,
+        BudgetPolicy(),
+        lambda: parse_policy(node.get("policy"), BudgetPolicy(), issues.file, None),
+    )
     slos = node.get("slos")
     if slos is None:
         issues.missing(node, "slos", None, prefix)
@@ -183,13 +230,13 @@ def parse_group(node: Mapping[str, Any], keys: Keys, issues: Issues, prefix: str
         return []
     if service is None:
         return []
-    specs = [_slo(raw, i, service, base, keys, issues) for i, raw in enumerate(slos)]
+    specs = [_slo(raw, i, service, (base, policy), keys, issues) for i, raw in enumerate(slos)]
     return [s for s in specs if s is not None]
 
 
 def parse_sloth(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:
     """The SLOs of one Sloth `prometheus/v1` document (problems go to `issues`)."""
-    issues.unknown(doc, ("version", "service", "labels", "slos"), None, "")
+    issues.unknown(doc, ("version", "service", "labels", "slos", "policy"), None, "")
     return parse_group(doc, SNAKE, issues, "")
 
 
@@ -199,5 +246,5 @@ def parse_sloth_k8s(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:
     spec = issues.mapping(doc, "spec", None, "", required=True)
     if spec is None:
         return []
-    issues.unknown(spec, ("service", "labels", "slos"), None, "spec")
+    issues.unknown(spec, ("service", "labels", "slos", "policy"), None, "spec")
     return parse_group(spec, CAMEL, issues, "spec")

@@ -12,7 +12,8 @@ from sloapi.engine.durations import format_duration
 from sloapi.engine.figures import classify, safe_float
 from sloapi.prometheus.batch import QueryBatch
 from sloapi.prometheus.decode import Sample
-from sloapi.specs.model import SLOSpec, Window
+from sloapi.rules.generate import PERIOD_EVENTS
+from sloapi.specs.model import RawSLI, SLOSpec, Window
 from sloapi.status.raw import data_json, status_json
 
 ID_LABEL = "sloth_id"
@@ -41,15 +42,20 @@ def recorded_statuses(
     periods = {format_duration(spec.window.seconds) for spec in specs}
     period_ratio = {p: batch.instant(f"slo:sli_error:ratio_rate{p}", at) for p in periods}
     coverage_future = batch.instant("slo:data_coverage:ratio", at)
+    events_future = batch.instant(PERIOD_EVENTS, at)
     recorded_days = _by_id(periods_future.result())
     burn_values = {name: _by_id(f.result()) for name, f in burn.items()}
     period_values = {p: _by_id(f.result()) for p, f in period_ratio.items()}
     coverage = _by_id(coverage_future.result())
+    events = _by_id(events_future.result())
     out: dict[str, dict[str, Any]] = {}
     for spec in specs:
         days = recorded_days.get(spec.id)
         if require_rules and (days is None or round(days * 86400) != spec.window.seconds):
             continue
+        counted = isinstance(spec.sli, RawSLI) or spec.id in events
+        if require_rules and not counted:
+            continue  # rules older than the period's events record: no traffic is unknowable
         budget = spec.objective.budget
         period = format_duration(spec.window.seconds)
         ratio = period_values[period].get(spec.id)
@@ -58,8 +64,8 @@ def recorded_statuses(
             for name, values in burn_values.items()
         }
         cov = coverage.get(spec.id)
-        if ratio is None and cov:
-            ratio = 0.0  # traffic-weighted rule: present but no traffic -> budget untouched
+        if events.get(spec.id, 1.0) <= 0:
+            ratio = None  # samples but no event in the period: no traffic, as the raw path says
         ratio = None if ratio is None else min(max(ratio, 0.0), 1.0)
         status = status_json(
             spec,
@@ -71,6 +77,7 @@ def recorded_statuses(
             window_seconds=spec.window.seconds,
         )
         status["data"] = data_json(None, min(cov, 1.0) if cov is not None else None)
+        status["data"]["no_traffic"] = ratio is None and status["data"]["status"] != "no_data"
         status["verdict"] = classify(
             status["sli"], spec.objective.ratio, no_data=status["data"]["status"] == "no_data"
         )

@@ -83,7 +83,7 @@ def test_committed_rules_pass_promtool() -> None:
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 126 rules found" in result.stdout
+    assert "SUCCESS: 129 rules found" in result.stdout
 
 
 def test_rules_names_tiers_and_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,7 +28,9 @@ def test_every_route_documents_its_answer() -> None:
             if not any(media.get("schema") for media in content.values()):
                 undocumented.append(f"{method.upper()} {path}")
     assert undocumented == []
-    assert len(spec["paths"]) == 12
+    assert len(spec["paths"]) == 16
+    gate = spec["paths"]["/api/v1/gate"]["post"]["responses"]
+    assert gate["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/GateAnswer")
 
 
 def test_status_schema_names_every_field() -> None:

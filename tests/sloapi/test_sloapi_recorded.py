@@ -31,6 +31,16 @@ def recorded(prometheus_history: Callable[..., object]) -> tuple[str, int]:
     series += [gauge(f"slo:sli_error:ratio_rate{w}", v, sloth_window=w) for w, v in RATIOS.items()]
     series.append(gauge("slo:sli_error:ratio_rate30d", 0.0004, sloth_window="30d"))
     series.append(gauge("slo:data_coverage:ratio", 0.98, sloth_window="30d"))
+    series.append(gauge("slo:period_total_events:sum", 1.2e6, sloth_window="30d"))
+    # api: samples all month, not one request (the period rule records 0, not NaN)
+    api = {"sloth_id": "api-availability", "sloth_service": "api", "sloth_slo": "availability"}
+    for name, value in (("slo:time_period:days", 30.0), ("slo:sli_error:ratio_rate30d", 0.0),
+                        ("slo:data_coverage:ratio", 1.0), ("slo:period_total_events:sum", 0.0)):  # fmt: skip
+        window = {} if name == "slo:time_period:days" else {"sloth_window": "30d"}
+        series.append((name, "gauge", {**api, **window}, [(t, value) for t in times]))
+    # pgbouncer: recorded without the period's events (older rules): raw SLIs need none
+    pgb = {"sloth_id": "pgbouncer-availability", "sloth_service": "pgbouncer", "sloth_slo": "availability"}
+    series.append(("slo:time_period:days", "gauge", pgb, [(t, 30.0) for t in times]))
     instance = prometheus_history("recorded", series)
     return instance.url, end  # type: ignore[attr-defined]
 
@@ -53,9 +63,15 @@ def test_listing_reads_recorded_series(recorded: tuple[str, int], tmp_path: Path
         assert web["time_to_exhaustion_seconds"] == pytest.approx(0.6 * 30 * 86400 / 5.0)
         assert web["data"]["coverage_ratio"] == 0.98
         assert web["data"]["status"] == "partial"
+        assert web["verdict"] == "met"
+        # samples without traffic: no traffic (as the raw path and the report say), not "met" at 1.0
+        api = by_id["api-availability"]
+        assert api["source"] == "rules"
+        assert (api["verdict"], api["sli"], api["data"]["no_traffic"]) == ("no_traffic", None, True)
+        assert api["error_budget"]["remaining_ratio"] == 1.0
         # no rules for the others: computed from raw data (absent here)
-        assert by_id["api-availability"]["source"] == "raw"
-        assert by_id["api-availability"]["data"]["status"] == "no_data"
+        assert by_id["etcd-availability"]["source"] == "raw"
+        assert by_id["etcd-availability"]["data"]["status"] == "no_data"
         # another window than the rules' period: raw
         other = client.get("/api/v1/slos", params={"at": end, "window": "7d"}).json()
         assert {s["source"] for s in other["slos"]} == {"raw"}

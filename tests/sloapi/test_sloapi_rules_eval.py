@@ -90,7 +90,13 @@ def period(
         inside = [(e, v) for t, e, v in points if end - DAY <= t <= end]
         sums[spec.id] = (sum(e for e, _ in inside), sum(v for _, v in inside))
     instance = prometheus_history("rules-eval", series)
-    both = {k: (exprs[k], cover[k]) for k in exprs}
+    events = {
+        r["labels"]["sloth_id"]: r["expr"]
+        for g in groups
+        for r in g["rules"]
+        if r.get("record") == "slo:period_total_events:sum"
+    }
+    both = {k: (exprs[k], cover[k], events[k]) for k in exprs}
     return instance.url, end, both, sums  # type: ignore[attr-defined,return-value]
 
 
@@ -115,6 +121,16 @@ def test_period_sli_without_traffic_is_zero_not_nan(period) -> None:  # type: ig
     url, end, exprs, _sums = period
     (sample,) = query(url, exprs["shop-idle"][0], end)
     assert sample["value"][1] == "0"
+
+
+def test_period_events_rule_tells_no_traffic(period) -> None:  # type: ignore[no-untyped-def]
+    url, end, exprs, sums = period
+    (idle,) = query(url, exprs["shop-idle"][2], end)
+    assert idle["value"][1] == "0"
+    (busy,) = query(url, exprs["shop-busy"][2], end)
+    # each recorded 5m rate stands for one 30 s interval: 4/s for 12 h then 1/s for 12 h
+    assert float(busy["value"][1]) == pytest.approx(sums["shop-busy"][1] * EVAL, rel=1e-9)
+    assert float(busy["value"][1]) == pytest.approx(5 * 43200, rel=0.01)
 
 
 def test_coverage_rule(period) -> None:  # type: ignore[no-untyped-def]
