@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     report_cron: str = "0 6 1 * *"
     report_incident_burn_rate: Annotated[float, Field(gt=0)] = 10.0
     report_incident_merge_gap_seconds: Annotated[int, Field(ge=0)] = 300
+    report_retry_seconds: Annotated[float, Field(gt=0)] = 300.0
+    report_claim_lease_seconds: Annotated[float, Field(gt=0)] = 900.0
+    report_unconfirmed_copies: Annotated[int, Field(ge=1)] = 2
+    report_unconfirmed_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    report_scheduler_lease_seconds: Annotated[float, Field(ge=3)] = 30.0
 
     @field_validator("report_recipients", mode="before")
     @classmethod

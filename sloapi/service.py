@@ -16,7 +16,7 @@ from sloapi.engine.durations import parse_duration
 from sloapi.errors import UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient, QueryBatch
 from sloapi.reports.scheduler import ReportScheduler
-from sloapi.reports.service import ReportService
+from sloapi.reports.service import ReportService, retry_policy
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
 from sloapi.status import StatusOptions, compute_status, recorded_statuses
 from sloapi.storage.db import make_engine, make_session_factory
@@ -77,6 +77,7 @@ class ServiceContext:
             prom=self.prom,
             sessions=self.sessions,
             clock=self.clock,
+            retry=retry_policy(self.settings),
         )
 
     def start_report_scheduler(self) -> None:

@@ -16,7 +16,15 @@ from sloapi.config import Settings
 from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
-from sloapi.reports.delivery import Outcome, RetryPolicy, deliver, due_retries, list_deliveries
+from sloapi.reports.delivery import (
+    ALREADY_SENT,
+    Outcome,
+    RetryPolicy,
+    deliver,
+    delivery_counts,
+    due_retries,
+    list_deliveries,
+)
 from sloapi.reports.errors import AlreadyDeliveredError, MonthError
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
 from sloapi.reports.model import MonthReport
@@ -43,6 +51,15 @@ def mailer_from_settings(settings: Settings) -> SMTPMailer:
         user=settings.smtp_user,
         password=settings.smtp_secret(),
         timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The SMTP retry policy the settings describe."""
+    return RetryPolicy(
+        lease_seconds=settings.report_claim_lease_seconds,
+        unconfirmed_copies=settings.report_unconfirmed_copies,
+        unconfirmed_seconds=settings.report_unconfirmed_retry_seconds,
     )
 
 
@@ -108,12 +125,15 @@ class ReportService:
         previous = MonthReport.model_validate(before[1]) if before else None
         return build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
 
-    def report(self, month: Month, refresh: bool = False) -> tuple[MonthReport, int | None]:
+    def report(
+        self, month: Month, refresh: bool = False, keep: bool = True
+    ) -> tuple[MonthReport, int | None]:
         """The month's report and its snapshot id.
 
-        A closed month (end + grace passed) is served from its newest snapshot, computed and
-        kept on first use; ``refresh`` computes a new snapshot and keeps the old ones. A month
-        not yet final is computed live and not kept (snapshot id None).
+        A closed month (end + grace passed) is served from its newest snapshot; without one it is
+        computed, and kept when ``keep`` (mailing keeps it; reads do not, so a read has no side
+        effect and the id is None). ``refresh`` computes a new snapshot and keeps the old ones. A
+        month not yet final is computed live and never kept (snapshot id None).
         """
         now = self.clock()
         if not month.is_closed(now, self.grace):
@@ -123,6 +143,8 @@ class ReportService:
         if found is not None:
             return MonthReport.model_validate(found[1]), found[0]
         report = self.compute(month)
+        if not keep and not refresh:
+            return report, None
         with self.sessions() as session:
             snapshot_id = store.save_snapshot(
                 session,
@@ -157,10 +179,13 @@ class ReportService:
         if not month.is_closed(now, self.grace):
             final = month.end + self.grace
             raise MonthError(f"{month.key} is not final before {final:%Y-%m-%d %H:%M} UTC; not sending")
+        return self._send_to(month, self.recipients(to), force)
+
+    def _send_to(self, month: Month, wanted: dict[str, set[str] | None], force: bool) -> list[Outcome]:
         report, snapshot_id = self.report(month)
         charts = render_charts(report.slos)
         outcomes = []
-        for address, slo_ids in self.recipients(to).items():
+        for address, slo_ids in wanted.items():
             copy = report if slo_ids is None else restrict(report, slo_ids)
             outcomes.append(self._deliver(copy, charts, address, snapshot_id, force))
         return outcomes
@@ -192,7 +217,7 @@ class ReportService:
                 policy=self.retry,
             )
         except AlreadyDeliveredError as exc:
-            return Outcome(address, "already_sent", str(exc))
+            return Outcome(address, ALREADY_SENT, str(exc))
 
     def scheduled(self) -> list[Outcome]:
         """The cron job: mail the month just closed to everyone who has not had it."""
@@ -207,20 +232,37 @@ class ReportService:
         return outcomes
 
     def retry_failed(self) -> list[Outcome]:
-        """Retry every failed copy whose time has come (same snapshot as the first try)."""
+        """Retry every failed, unconfirmed or orphaned copy whose time has come (same snapshot
+        as the first try), then finish a run of the month just closed that stopped half-way."""
         outcomes = []
         for row in due_retries(self.sessions, self.clock(), self.retry):
             with self.sessions() as session:
                 payload = store.load_snapshot(session, row.snapshot_id) if row.snapshot_id else None
             if payload is None:
-                continue
+                payload = self.report(self.parse(row.month))[0].model_dump(mode="json")
             report = MonthReport.model_validate(payload)
             slo_ids = self.recipients().get(row.recipient)
             copy = report if slo_ids is None else restrict(report, slo_ids)
             charts = render_charts(copy.slos)
             outcomes.append(self._deliver(copy, charts, row.recipient, row.snapshot_id, False))
-        return outcomes
+        return outcomes + self._resume()
+
+    def _resume(self) -> list[Outcome]:
+        """Send the month just closed to the recipients a started run has not reached yet
+        (its instance died between two recipients); a month no run started is left to cron."""
+        month = last_closed_month(self.clock(), self.settings.report_timezone)
+        if not month.is_closed(self.clock(), self.grace):
+            return []
+        claimed = {row.recipient for row in list_deliveries(self.sessions, month.key)}
+        missing = {a: ids for a, ids in self.recipients().items() if a not in claimed}
+        if not claimed or not missing:
+            return []
+        return self._send_to(month, missing, False)
 
     def deliveries(self, month: Month) -> list[ReportDelivery]:
         """Delivery rows of ``month``."""
         return list_deliveries(self.sessions, month.key)
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Delivery rows per status, every month (``sending``, ``sent``, ``failed``, ``unconfirmed``)."""
+        return delivery_counts(self.sessions)
