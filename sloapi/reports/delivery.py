@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.reports.errors import AlreadyDeliveredError, UnconfirmedSendError
@@ -55,6 +55,8 @@ class RetryPolicy:
             stays ``unconfirmed`` until an operator resends with ``force``.
         unconfirmed_seconds: Delay before the next try after an unconfirmed one; doubles each
             time.
+        record_seconds: How long recording ``sent`` is retried while the store is unreachable
+            (keep it well below ``lease_seconds``).
     """
 
     attempts: int = 3
@@ -64,6 +66,7 @@ class RetryPolicy:
     lease_seconds: float = 900.0
     unconfirmed_copies: int = 2
     unconfirmed_seconds: float = 3600.0
+    record_seconds: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -194,83 +197,150 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def deliver(
+def claim(
     sessions: sessionmaker[Session],
     month: str,
     recipient: str,
-    build: Callable[[str], EmailMessage],
-    mailer: Mailer,
     *,
-    now: Callable[[], datetime],
+    now: datetime,
     owner: str,
     snapshot_id: int | None = None,
     force: bool = False,
     policy: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Outcome:
-    """Send one recipient's copy at most once (unless ``force``).
-
-    Args:
-        sessions: Database sessions.
-        month: ``YYYY-MM``.
-        recipient: Mail address.
-        build: Builds the message given its Message-ID.
-        mailer: Sends a message.
-        now: Clock.
-        owner: Name of this instance (kept in the claim).
-        snapshot_id: The snapshot mailed (lets later retries rebuild the same message).
-        force: Send again even when already sent.
-        policy: Retry policy.
-        sleep: Pause between tries.
-
-    Returns:
-        The outcome.
+) -> int | Outcome:
+    """Claim one recipient's copy for ``owner`` (committed), returning the row id, or say why
+    not (``delayed``, ``unconfirmed`` beyond the bound).
 
     Raises:
         AlreadyDeliveredError: Already sent and not ``force``.
     """
-    policy = policy or RetryPolicy()
     with sessions() as session:
         claimed = _claim(
             session,
             month,
             recipient,
-            now=now(),
+            now=now,
             owner=owner,
             force=force,
-            policy=policy,
+            policy=policy or RetryPolicy(),
             snapshot_id=snapshot_id,
         )
-        if isinstance(claimed, Outcome):
-            return claimed
-        row = claimed
-        failed_runs = row.attempts // max(1, policy.attempts)
-        message = build(row.message_id or message_id(month, recipient, row.sends + 1))
-        error = ""
-        for attempt in range(policy.attempts):
-            try:
-                mailer.send(message)
-            except UnconfirmedSendError as exc:
-                return _unconfirmed(session, row, _error_text(exc), now(), policy)
-            except (smtplib.SMTPException, OSError) as exc:
-                error = _error_text(exc)
-                row.attempts += 1
-                row.last_error = error
-                session.commit()
-                log.warning("report %s to %s: attempt %d failed: %s", month, recipient, attempt + 1, error)
-                if attempt + 1 < policy.attempts:
-                    sleep(policy.backoff_seconds * 2**attempt)
-                continue
-            row.status, row.sent_at = SENT, now()
-            row.sends += 1
-            row.next_attempt_at = None
-            session.commit()
-            log.info("report %s sent to %s (%s)", month, recipient, row.message_id)
-            return Outcome(recipient, SENT)
-        delay = min(policy.later_max_seconds, policy.later_seconds * 2**failed_runs)
-        row.status, row.next_attempt_at = FAILED, now() + timedelta(seconds=delay)
+        return claimed if isinstance(claimed, Outcome) else claimed.id
+
+
+def send_claimed(
+    sessions: sessionmaker[Session],
+    row_id: int,
+    build: Callable[[str], EmailMessage],
+    mailer: Mailer,
+    *,
+    now: Callable[[], datetime],
+    owner: str,
+    policy: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Send a copy claimed by ``owner``, first renewing the claim (so a run over many
+    recipients never sends on a claim that ran out and was taken over).
+
+    Args:
+        sessions: Database sessions.
+        row_id: The claimed row.
+        build: Builds the message given its Message-ID.
+        mailer: Sends a message.
+        now: Clock.
+        owner: Name of this instance (the claim's holder).
+        policy: Retry policy.
+        sleep: Pause between tries.
+
+    Returns:
+        The outcome.
+    """
+    policy = policy or RetryPolicy()
+    with sessions() as session:
+        renewed = session.execute(
+            update(ReportDelivery)
+            .where(
+                ReportDelivery.id == row_id,
+                ReportDelivery.status == SENDING,
+                ReportDelivery.claimed_by == owner,
+            )
+            .values(claimed_at=now())
+        )
         session.commit()
-        return Outcome(recipient, FAILED, error, row.next_attempt_at)
+        row = session.get(ReportDelivery, row_id)
+        assert row is not None  # rows are never deleted
+        if renewed.rowcount != 1:  # type: ignore[attr-defined]
+            return Outcome(row.recipient, DELAYED, f"claim taken over by {row.claimed_by}")
+        return _send(session, row, build(row.message_id or message_id(row.month, row.recipient, 1)),
+                     mailer, now=now, policy=policy, sleep=sleep)  # fmt: skip
+
+
+def _send(
+    session: Session,
+    row: ReportDelivery,
+    message: EmailMessage,
+    mailer: Mailer,
+    *,
+    now: Callable[[], datetime],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+) -> Outcome:
+    """Try ``policy.attempts`` times; record the outcome in ``row``."""
+    failed_runs = row.attempts // max(1, policy.attempts)
+    error = ""
+    for attempt in range(policy.attempts):
+        try:
+            mailer.send(message)
+        except UnconfirmedSendError as exc:
+            return _unconfirmed(session, row, _error_text(exc), now(), policy)
+        except (smtplib.SMTPException, OSError) as exc:
+            error = _error_text(exc)
+            row.attempts += 1
+            row.last_error = error
+            session.commit()
+            log.warning(
+                "report %s to %s: attempt %d failed: %s", row.month, row.recipient, attempt + 1, error
+            )
+            if attempt + 1 < policy.attempts:
+                sleep(policy.backoff_seconds * 2**attempt)
+            continue
+        recipient = row.recipient
+        _record_sent(session, row, now(), policy, sleep)
+        return Outcome(recipient, SENT)
+    delay = min(policy.later_max_seconds, policy.later_seconds * 2**failed_runs)
+    row.status, row.next_attempt_at = FAILED, now() + timedelta(seconds=delay)
+    session.commit()
+    return Outcome(row.recipient, FAILED, error, row.next_attempt_at)
+
+
+def _record_sent(
+    session: Session, row: ReportDelivery, at: datetime, policy: RetryPolicy, sleep: Callable[[float], None]
+) -> None:
+    """Write ``sent``; while the store is unreachable (a primary failing over), retry for up to
+    ``policy.record_seconds``: the server has the message, and losing this write would let the
+    claim lapse and the copy go out again."""
+    row_id, owner, what = row.id, row.claimed_by, f"report {row.month} to {row.recipient} ({row.message_id})"
+    values = {"status": SENT, "sent_at": at, "sends": row.sends + 1, "next_attempt_at": None}
+    deadline = time.monotonic() + policy.record_seconds
+    pause = 0.25
+    while True:
+        try:
+            session.execute(
+                update(ReportDelivery)
+                .where(ReportDelivery.id == row_id, ReportDelivery.claimed_by == owner)
+                .values(**values)
+            )
+            session.commit()
+            log.info("%s sent", what)
+            return
+        except DBAPIError as exc:
+            session.rollback()
+            if time.monotonic() + pause > deadline:
+                log.error("%s sent, but not recorded: %s", what, exc)
+                raise
+            log.warning("%s sent; recording it failed, retrying: %s", what, exc)
+            sleep(pause)
+            pause = min(2 * pause, 5.0)
 
 
 def _unconfirmed(

@@ -20,10 +20,11 @@ from sloapi.reports.delivery import (
     ALREADY_SENT,
     Outcome,
     RetryPolicy,
-    deliver,
+    claim,
     delivery_counts,
     due_retries,
     list_deliveries,
+    send_claimed,
 )
 from sloapi.reports.errors import AlreadyDeliveredError, MonthError
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
@@ -182,35 +183,28 @@ class ReportService:
         return self._send_to(month, self.recipients(to), force)
 
     def _send_to(self, month: Month, wanted: dict[str, set[str] | None], force: bool) -> list[Outcome]:
+        """Claim every recipient's copy first (committed), then send the claimed ones: an
+        instance dying half-way leaves claims that another instance retries after the lease."""
         report, snapshot_id = self.report(month)
+        claims = {address: self._claim(month.key, address, snapshot_id, force) for address in wanted}
         charts = render_charts(report.slos)
         outcomes = []
         for address, slo_ids in wanted.items():
+            claimed = claims[address]
+            if isinstance(claimed, Outcome):
+                outcomes.append(claimed)
+                continue
             copy = report if slo_ids is None else restrict(report, slo_ids)
-            outcomes.append(self._deliver(copy, charts, address, snapshot_id, force))
+            outcomes.append(self._send_claimed(copy, charts, address, claimed))
         return outcomes
 
-    def _deliver(
-        self,
-        report: MonthReport,
-        charts: dict[str, bytes],
-        address: str,
-        snapshot_id: int | None,
-        force: bool,
-    ) -> Outcome:
-        def build(msg_id: str) -> EmailMessage:
-            return build_message(
-                report, charts, sender=self.settings.mail_from, recipient=address, msg_id=msg_id
-            )
-
+    def _claim(self, month: str, address: str, snapshot_id: int | None, force: bool) -> int | Outcome:
         try:
-            return deliver(
+            return claim(
                 self.sessions,
-                report.month,
+                month,
                 address,
-                build,
-                self.mailer or mailer_from_settings(self.settings),
-                now=self.clock,
+                now=self.clock(),
                 owner=self.owner,
                 snapshot_id=snapshot_id,
                 force=force,
@@ -218,6 +212,19 @@ class ReportService:
             )
         except AlreadyDeliveredError as exc:
             return Outcome(address, ALREADY_SENT, str(exc))
+
+    def _send_claimed(
+        self, report: MonthReport, charts: dict[str, bytes], address: str, row_id: int
+    ) -> Outcome:
+        def build(msg_id: str) -> EmailMessage:
+            return build_message(
+                report, charts, sender=self.settings.mail_from, recipient=address, msg_id=msg_id
+            )
+
+        mailer = self.mailer or mailer_from_settings(self.settings)
+        return send_claimed(
+            self.sessions, row_id, build, mailer, now=self.clock, owner=self.owner, policy=self.retry
+        )
 
     def scheduled(self) -> list[Outcome]:
         """The cron job: mail the month just closed to everyone who has not had it."""
@@ -233,7 +240,7 @@ class ReportService:
 
     def retry_failed(self) -> list[Outcome]:
         """Retry every failed, unconfirmed or orphaned copy whose time has come (same snapshot
-        as the first try), then finish a run of the month just closed that stopped half-way."""
+        and Message-ID as the first try)."""
         outcomes = []
         for row in due_retries(self.sessions, self.clock(), self.retry):
             with self.sessions() as session:
@@ -243,21 +250,12 @@ class ReportService:
             report = MonthReport.model_validate(payload)
             slo_ids = self.recipients().get(row.recipient)
             copy = report if slo_ids is None else restrict(report, slo_ids)
-            charts = render_charts(copy.slos)
-            outcomes.append(self._deliver(copy, charts, row.recipient, row.snapshot_id, False))
-        return outcomes + self._resume()
-
-    def _resume(self) -> list[Outcome]:
-        """Send the month just closed to the recipients a started run has not reached yet
-        (its instance died between two recipients); a month no run started is left to cron."""
-        month = last_closed_month(self.clock(), self.settings.report_timezone)
-        if not month.is_closed(self.clock(), self.grace):
-            return []
-        claimed = {row.recipient for row in list_deliveries(self.sessions, month.key)}
-        missing = {a: ids for a, ids in self.recipients().items() if a not in claimed}
-        if not claimed or not missing:
-            return []
-        return self._send_to(month, missing, False)
+            claimed = self._claim(row.month, row.recipient, row.snapshot_id, False)
+            if isinstance(claimed, Outcome):
+                outcomes.append(claimed)
+                continue
+            outcomes.append(self._send_claimed(copy, render_charts(copy.slos), row.recipient, claimed))
+        return outcomes
 
     def deliveries(self, month: Month) -> list[ReportDelivery]:
         """Delivery rows of ``month``."""
