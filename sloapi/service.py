@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class ServiceContext:
             sessions=self.sessions,
             clock=self.clock,
             retry=retry_policy(self.settings),
+            owner=f"{self.settings.instance_name}:{os.getpid()}",
         )
 
     def start_report_scheduler(self) -> None:

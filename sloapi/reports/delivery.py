@@ -16,7 +16,9 @@ retried within the run, only later, slower, and at most ``unconfirmed_copies`` c
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +52,8 @@ class RetryPolicy:
         later_seconds: Delay before a later run retries a failed row; doubles per failed run,
             capped by ``later_max_seconds``.
         later_max_seconds: Cap of that delay.
-        lease_seconds: A ``sending`` claim older than this belongs to a dead instance.
+        lease_seconds: A ``sending`` claim not renewed for this long belongs to a dead instance
+            (a live one renews it every quarter of it while sending).
         unconfirmed_copies: At most this many copies go out without a final reply; then the row
             stays ``unconfirmed`` until an operator resends with ``force``.
         unconfirmed_seconds: Delay before the next try after an unconfirmed one; doubles each
@@ -63,10 +66,18 @@ class RetryPolicy:
     backoff_seconds: float = 1.0
     later_seconds: float = 300.0
     later_max_seconds: float = 3600.0
-    lease_seconds: float = 900.0
+    lease_seconds: float = 300.0
     unconfirmed_copies: int = 2
     unconfirmed_seconds: float = 3600.0
     record_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A committed claim: the row and the holder string written into ``claimed_by``."""
+
+    row_id: int
+    holder: str
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,12 @@ def _claim(
     policy: RetryPolicy,
     snapshot_id: int | None,
 ) -> ReportDelivery | Outcome:
-    """Claim the copy (committed before returning), or say why not."""
+    """Claim the copy (committed before returning), or say why not.
+
+    The claim's holder is ``owner`` plus a token of this claim, so even a second claim by the
+    same instance (its retry job taking over its own lapsed claim) is told apart.
+    """
+    holder = f"{owner}/{secrets.token_hex(4)}"
     row = ReportDelivery(
         month=month,
         recipient=recipient,
@@ -113,7 +129,7 @@ def _claim(
         attempts=0,
         sends=0,
         unconfirmed=0,
-        claimed_by=owner,
+        claimed_by=holder,
         claimed_at=now,
         message_id=message_id(month, recipient, 1),
         snapshot_id=snapshot_id,
@@ -130,7 +146,7 @@ def _claim(
     if not _claimable(row, now, force, policy):
         return _not_claimed(row, month, recipient)
     resend = row.status == SENT  # a deliberate new copy: a new Message-ID
-    values: dict[str, Any] = {"status": SENDING, "claimed_by": owner, "claimed_at": now}
+    values: dict[str, Any] = {"status": SENDING, "claimed_by": holder, "claimed_at": now}
     if snapshot_id is not None:
         values["snapshot_id"] = snapshot_id
     if resend or row.message_id is None:
@@ -207,9 +223,9 @@ def claim(
     snapshot_id: int | None = None,
     force: bool = False,
     policy: RetryPolicy | None = None,
-) -> int | Outcome:
-    """Claim one recipient's copy for ``owner`` (committed), returning the row id, or say why
-    not (``delayed``, ``unconfirmed`` beyond the bound).
+) -> Claim | Outcome:
+    """Claim one recipient's copy for ``owner`` (committed), or say why not (``delayed``,
+    ``unconfirmed`` beyond the bound).
 
     Raises:
         AlreadyDeliveredError: Already sent and not ``force``.
@@ -225,30 +241,31 @@ def claim(
             policy=policy or RetryPolicy(),
             snapshot_id=snapshot_id,
         )
-        return claimed if isinstance(claimed, Outcome) else claimed.id
+        if isinstance(claimed, Outcome):
+            return claimed
+        return Claim(claimed.id, claimed.claimed_by or owner)
 
 
 def send_claimed(
     sessions: sessionmaker[Session],
-    row_id: int,
+    claim: Claim,
     build: Callable[[str], EmailMessage],
     mailer: Mailer,
     *,
     now: Callable[[], datetime],
-    owner: str,
     policy: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Outcome:
-    """Send a copy claimed by ``owner``, first renewing the claim (so a run over many
-    recipients never sends on a claim that ran out and was taken over).
+    """Send a claimed copy. The claim is renewed first (a run over many recipients never sends
+    on a claim that lapsed and was taken over) and kept alive while the SMTP conversation lasts,
+    so only a dead instance's claim ever lapses.
 
     Args:
         sessions: Database sessions.
-        row_id: The claimed row.
+        claim: The committed claim.
         build: Builds the message given its Message-ID.
         mailer: Sends a message.
         now: Clock.
-        owner: Name of this instance (the claim's holder).
         policy: Retry policy.
         sleep: Pause between tries.
 
@@ -257,22 +274,56 @@ def send_claimed(
     """
     policy = policy or RetryPolicy()
     with sessions() as session:
-        renewed = session.execute(
-            update(ReportDelivery)
-            .where(
-                ReportDelivery.id == row_id,
-                ReportDelivery.status == SENDING,
-                ReportDelivery.claimed_by == owner,
-            )
-            .values(claimed_at=now())
-        )
-        session.commit()
-        row = session.get(ReportDelivery, row_id)
+        renewed = _renew(session, claim, now())
+        row = session.get(ReportDelivery, claim.row_id)
         assert row is not None  # rows are never deleted
-        if renewed.rowcount != 1:  # type: ignore[attr-defined]
+        if not renewed:
             return Outcome(row.recipient, DELAYED, f"claim taken over by {row.claimed_by}")
-        return _send(session, row, build(row.message_id or message_id(row.month, row.recipient, 1)),
-                     mailer, now=now, policy=policy, sleep=sleep)  # fmt: skip
+        message = build(row.message_id or message_id(row.month, row.recipient, 1))
+        with _KeepAlive(sessions, claim, now, policy.lease_seconds / 4):
+            return _send(session, row, message, mailer, now=now, policy=policy, sleep=sleep)
+
+
+def _renew(session: Session, claim: Claim, now: datetime) -> bool:
+    """Move the claim's time to ``now`` if it is still ours; whether it was."""
+    renewed = session.execute(
+        update(ReportDelivery)
+        .where(
+            ReportDelivery.id == claim.row_id,
+            ReportDelivery.status == SENDING,
+            ReportDelivery.claimed_by == claim.holder,
+        )
+        .values(claimed_at=now)
+    )
+    session.commit()
+    return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class _KeepAlive:
+    """Renews a claim every ``interval`` seconds from a thread while a send is in progress."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], claim: Claim, now: Callable[[], datetime], interval: float
+    ) -> None:
+        self.sessions, self.claim, self.now, self.interval = sessions, claim, now, interval
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="report-claim", daemon=True)
+
+    def __enter__(self) -> _KeepAlive:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self.done.wait(self.interval):
+            try:
+                with self.sessions() as session:
+                    _renew(session, self.claim, self.now())
+            except DBAPIError as exc:  # the store is failing over: try again next time
+                log.warning("report claim %s not renewed: %s", self.claim.holder, exc)
 
 
 def _send(

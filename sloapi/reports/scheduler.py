@@ -103,6 +103,7 @@ class ReportScheduler:
         self.lease = timedelta(seconds=lease_seconds or settings.report_scheduler_lease_seconds)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._held_until = datetime.min.replace(tzinfo=UTC)
 
     @property
     def leading(self) -> bool:
@@ -126,13 +127,20 @@ class ReportScheduler:
             self._tick()
 
     def _tick(self) -> None:
-        """Take or renew the lease; start or stop the jobs accordingly."""
+        """Take or renew the lease; start or stop the jobs accordingly.
+
+        While the store cannot be reached (a failover), the holder keeps its jobs until its
+        own lease would have run out, then stops them: by then another instance may hold it.
+        """
+        now = datetime.now(UTC)
         try:
             with self.service.sessions() as session:
-                held = take_lease(session, LEASE, self.service.owner, datetime.now(UTC), self.lease)
-        except Exception as exc:
+                held = take_lease(session, LEASE, self.service.owner, now, self.lease)
+        except Exception as exc:  # a store outage must not end the lease loop
             log.warning("report scheduler lease: %s", exc)
-            held = False
+            held = now < self._held_until
+        else:
+            self._held_until = now + self.lease if held else now
         if held and not self.scheduler.running:
             log.info("report scheduler: %s holds the lease, jobs start", self.service.owner)
             self._start_jobs()

@@ -18,6 +18,7 @@ from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
 from sloapi.reports.delivery import (
     ALREADY_SENT,
+    Claim,
     Outcome,
     RetryPolicy,
     claim,
@@ -198,7 +199,7 @@ class ReportService:
             outcomes.append(self._send_claimed(copy, charts, address, claimed))
         return outcomes
 
-    def _claim(self, month: str, address: str, snapshot_id: int | None, force: bool) -> int | Outcome:
+    def _claim(self, month: str, address: str, snapshot_id: int | None, force: bool) -> Claim | Outcome:
         try:
             return claim(
                 self.sessions,
@@ -214,7 +215,7 @@ class ReportService:
             return Outcome(address, ALREADY_SENT, str(exc))
 
     def _send_claimed(
-        self, report: MonthReport, charts: dict[str, bytes], address: str, row_id: int
+        self, report: MonthReport, charts: dict[str, bytes], address: str, claimed: Claim
     ) -> Outcome:
         def build(msg_id: str) -> EmailMessage:
             return build_message(
@@ -222,9 +223,7 @@ class ReportService:
             )
 
         mailer = self.mailer or mailer_from_settings(self.settings)
-        return send_claimed(
-            self.sessions, row_id, build, mailer, now=self.clock, owner=self.owner, policy=self.retry
-        )
+        return send_claimed(self.sessions, claimed, build, mailer, now=self.clock, policy=self.retry)
 
     def scheduled(self) -> list[Outcome]:
         """The cron job: mail the month just closed to everyone who has not had it."""

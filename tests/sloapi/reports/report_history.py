@@ -244,12 +244,14 @@ class SMTPSink:
         self.swallow = swallow
         self.hold_first = hold_first
         self.held = threading.Event()
+        self.held_address = ""
         self.release = threading.Event()
         sink = self
 
         class Handler:
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
                 if sink.hold_first and not sink.held.is_set():
+                    sink.held_address = address
                     sink.held.set()
                     while not sink.release.is_set():
                         await asyncio.sleep(0.05)
