@@ -301,3 +301,33 @@ def test_database_restart_mid_send(cluster, postgres: Postgres) -> None:  # type
     assert_one_copy_each(sink, month)
     time.sleep(10)  # past the claim lease: nobody sends a copy again
     assert_one_copy_each(sink, month)
+
+
+def test_instances_migrate_at_the_same_moment(postgres: Postgres) -> None:
+    """Two instances starting together on an empty database: one migrates, the other waits."""
+    url = postgres.create()
+    engines = [make_engine(url) for _ in range(2)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def migrate(engine) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        try:
+            upgrade(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert errors == []
+        with engines[0].connect() as conn:
+            from sqlalchemy import text
+
+            assert conn.execute(text("SELECT count(*) FROM report_scheduler_lease")).scalar() == 0
+    finally:
+        for engine in engines:
+            engine.dispose()
