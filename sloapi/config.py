@@ -7,6 +7,7 @@ One `Settings` class for the whole service (API, engine, storage and the monthly
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -73,6 +74,15 @@ class Settings(BaseSettings):
     report_cron: str = "0 6 1 * *"
     report_incident_burn_rate: Annotated[float, Field(gt=0)] = 10.0
     report_incident_merge_gap_seconds: Annotated[int, Field(ge=0)] = 300
+    report_retry_seconds: Annotated[float, Field(gt=0)] = 300.0
+    report_claim_lease_seconds: Annotated[float, Field(ge=4)] = 300.0
+    report_unconfirmed_copies: Annotated[int, Field(ge=1)] = 2
+    report_unconfirmed_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    report_scheduler_lease_seconds: Annotated[float, Field(ge=3)] = 30.0
+    # this instance's name in delivery claims and the scheduler lease (the process id is appended)
+    instance_name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        default_factory=socket.gethostname
+    )
 
     # Site (the HTML pages) and alert links
     alertmanager_url: str | None = None  # firing alerts on SLO pages when set (v2 API)

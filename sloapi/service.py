@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from sloapi.engine.durations import parse_duration
 from sloapi.errors import UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient, QueryBatch
 from sloapi.reports.scheduler import ReportScheduler
-from sloapi.reports.service import ReportService
+from sloapi.reports.service import ReportService, retry_policy
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
 from sloapi.status import StatusOptions, compute_status, recorded_statuses
 from sloapi.storage.db import make_engine, make_session_factory
@@ -77,6 +78,8 @@ class ServiceContext:
             prom=self.prom,
             sessions=self.sessions,
             clock=self.clock,
+            retry=retry_policy(self.settings),
+            owner=f"{self.settings.instance_name}:{os.getpid()}",
         )
 
     def start_report_scheduler(self) -> None:

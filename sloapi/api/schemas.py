@@ -158,8 +158,9 @@ class SendOutcome(BaseModel):
     """What happened to one recipient's copy."""
 
     recipient: str
-    status: str = Field(description="sent, failed or already_sent")
+    status: str = Field(description="sent, failed, unconfirmed, delayed or already_sent")
     detail: str | None
+    next_attempt_at: str | None = Field(description="RFC 3339 with offset: when a later run tries again")
 
 
 class SendAnswer(BaseModel):
@@ -173,11 +174,12 @@ class Delivery(BaseModel):
     """One recipient's copy of a month's report."""
 
     recipient: str
-    status: str = Field(description="sending, sent or failed")
+    status: str = Field(description="sending, sent, failed or unconfirmed")
     attempts: int
     sends: int
+    unconfirmed: int = Field(description="copies whose body went out without a final reply")
     last_error: str | None
-    next_attempt_at: str | None
+    next_attempt_at: str | None = Field(description="RFC 3339 with offset")
     sent_at: str | None
     message_id: str | None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,31 @@ from sloapi.storage.db import make_engine, make_session_factory
 from sloapi.storage.migrate import upgrade
 
 FORMATS = ("json", "html", "csv", "text")
+
+#: Exit codes of ``--send``, for cron: the worst outcome over the recipients decides.
+EXIT_SENT, EXIT_FAILED, EXIT_USAGE, EXIT_ALREADY_SENT, EXIT_DELAYED, EXIT_UNCONFIRMED = 0, 1, 2, 3, 4, 5
+#: Worst first: a failure outranks an unconfirmed copy, which outranks a delay, and so on.
+_SEND_CODES = (
+    ("failed", EXIT_FAILED),
+    ("unconfirmed", EXIT_UNCONFIRMED),
+    ("delayed", EXIT_DELAYED),
+    ("sent", EXIT_SENT),
+    ("already_sent", EXIT_ALREADY_SENT),
+)
+
+
+def send_exit_code(statuses: Iterable[str]) -> int:
+    """The exit code of ``--send`` for the recipients' outcomes.
+
+    0 at least one copy sent by this run and the others already sent; 3 every copy had been
+    sent before (by another run or instance), nothing sent now; 4 a copy is delayed (another
+    instance is sending it, or its retry is not due: ``next_attempt_at``); 5 a copy went out
+    without the server's final reply (it may have arrived; retried later, same Message-ID);
+    1 a copy failed (retried at ``next_attempt_at``). Mixed outcomes give the first of 1, 5, 4,
+    0, 3 that applies.
+    """
+    seen = set(statuses)
+    return next((code for status, code in _SEND_CODES if status in seen), EXIT_ALREADY_SENT)
 
 
 def render(report: MonthReport, fmt: str) -> str:
@@ -45,24 +71,22 @@ def _send(service: ReportService, args: argparse.Namespace) -> int:
     month = service.parse(args.month)
     outcomes = service.send(month, to=args.to or (), force=args.force)
     if not outcomes:
-        return _fail("no recipients: set SLOAPI_REPORT_RECIPIENTS, spec recipients, or --to", 2)
-    code = 0
+        return _fail("no recipients: set SLOAPI_REPORT_RECIPIENTS, spec recipients, or --to", EXIT_USAGE)
     for outcome in outcomes:
         detail = f" ({outcome.detail})" if outcome.detail else ""
-        print(f"{outcome.recipient}: {outcome.status}{detail}", file=sys.stderr)
-        if outcome.status == "failed":
-            code = 1
-        elif outcome.status == "already_sent":
-            code = code or 1
+        retry = f" next attempt at {outcome.next_attempt_at.isoformat()}" if outcome.next_attempt_at else ""
+        print(f"{outcome.recipient}: {outcome.status}{detail}{retry}", file=sys.stderr)
+        if outcome.status == "already_sent":
             print("  already delivered; --force sends it again", file=sys.stderr)
-    return code
+    return send_exit_code(o.status for o in outcomes)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Compute (or load) the report, write it, and mail it with ``--send``.
 
-    Exit codes: 0 done; 1 Prometheus unreachable, a mail failed or was already delivered;
-    2 malformed or future month, invalid spec, month not final for ``--send``.
+    Exit codes: 0 done; 1 Prometheus unreachable or a mail failed; 2 malformed or future
+    month, invalid spec, month not final for ``--send``; with ``--send`` also 3 already sent
+    before, 4 delayed, 5 unconfirmed (see ``send_exit_code``).
     """
     try:
         parse_month(args.month, settings.report_timezone, now=datetime.now(UTC))
@@ -79,7 +103,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         service = ReportService(settings, specs, prom, make_session_factory(engine))
         try:
             month = service.parse(args.month)
-            report, _ = service.report(month, refresh=args.refresh)
+            report, _ = service.report(month, refresh=args.refresh, keep=args.send or args.refresh)
         except MonthError as exc:
             return _fail(str(exc), 2)
         except (PrometheusUnavailableError, QueryError) as exc:

@@ -17,3 +17,10 @@ class DeliveryError(ReportError):
 
 class AlreadyDeliveredError(ReportError):
     """The report was already delivered to this recipient; pass ``force`` to send it again."""
+
+
+class UnconfirmedSendError(DeliveryError):
+    """The message body reached the mail server but its final reply never came.
+
+    The server may have taken the message or not: sending again may duplicate it.
+    """

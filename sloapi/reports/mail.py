@@ -9,8 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+from sloapi.reports.errors import UnconfirmedSendError
 from sloapi.reports.html import to_html
 from sloapi.reports.model import MonthReport
 from sloapi.reports.render import to_csv, to_text
@@ -21,10 +25,15 @@ def content_id(report: MonthReport, index: int) -> str:
     return f"chart-{index}.{report.month}@nines"
 
 
-def message_id(month: str, recipient: str, sends: int) -> str:
-    """A Message-ID fixed by month, recipient and send number (clients drop duplicates)."""
+def message_id(month: str, recipient: str, generation: int) -> str:
+    """A Message-ID fixed by month, recipient and generation.
+
+    Every try of one copy (retries, an instance taking over a dead one's claim) carries the same
+    id, so receivers can fold duplicates; only a deliberate resend (``force``) starts a new
+    generation.
+    """
     digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
-    return f"<report-{month}-{digest}-{sends}@nines>"
+    return f"<report-{month}-{digest}-{generation}@nines>"
 
 
 def build_message(
@@ -98,16 +107,61 @@ class SMTPMailer:
     timeout: float = 30.0
 
     def send(self, message: EmailMessage) -> None:
-        """Send ``message``; raises ``smtplib.SMTPException`` or ``OSError`` on failure."""
-        context = ssl.create_default_context()
-        smtp: smtplib.SMTP
-        if self.security == "tls":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with smtp:
+        """Send ``message``.
+
+        Raises:
+            UnconfirmedSendError: The whole body went out but no final reply came (timeout or
+                connection lost): the server may have taken the message.
+            smtplib.SMTPException: A definite refusal, or a failure before the body was sent.
+            OSError: No connection, or it broke before the body was sent.
+        """
+        smtp = self._connect()
+        try:
             if self.security == "starttls":
-                smtp.starttls(context=context)
+                smtp.starttls(context=ssl.create_default_context())
             if self.user:
                 smtp.login(self.user, self.password or "")
             smtp.send_message(message)
+        except smtplib.SMTPResponseException:
+            smtp.close()
+            raise  # the server answered: a definite outcome
+        except (smtplib.SMTPException, OSError) as exc:
+            smtp.close()
+            if smtp.body_sent:
+                raise UnconfirmedSendError(f"no final reply after the message body: {exc}") from exc
+            raise
+        _quit(smtp)
+
+    def _connect(self) -> _SMTP | _SMTPSSL:
+        if self.security == "tls":
+            context = ssl.create_default_context()
+            return _SMTPSSL(self.host, self.port, timeout=self.timeout, context=context)
+        return _SMTP(self.host, self.port, timeout=self.timeout)
+
+
+class _SMTP(smtplib.SMTP):
+    """Remembers whether the DATA body (which ends with CRLF.CRLF) was written out.
+
+    smtplib writes commands as text and the DATA body as bytes ending with the end-of-data
+    marker, so the write of those bytes is the moment the outcome becomes ambiguous.
+    """
+
+    body_sent = False
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        """Write ``s``; note when it was the whole DATA body."""
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.body_sent = True
+
+
+class _SMTPSSL(_SMTP, smtplib.SMTP_SSL):
+    """SMTP over TLS from the first byte, remembering the body as ``_SMTP`` does."""
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """QUIT politely; a failing QUIT changes nothing once the message was answered."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

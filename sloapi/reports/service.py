@@ -16,7 +16,17 @@ from sloapi.config import Settings
 from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
-from sloapi.reports.delivery import Outcome, RetryPolicy, deliver, due_retries, list_deliveries
+from sloapi.reports.delivery import (
+    ALREADY_SENT,
+    Claim,
+    Outcome,
+    RetryPolicy,
+    claim,
+    delivery_counts,
+    due_retries,
+    list_deliveries,
+    send_claimed,
+)
 from sloapi.reports.errors import AlreadyDeliveredError, MonthError
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
 from sloapi.reports.model import MonthReport, PolicyOverride
@@ -44,6 +54,15 @@ def mailer_from_settings(settings: Settings) -> SMTPMailer:
         user=settings.smtp_user,
         password=settings.smtp_secret(),
         timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The SMTP retry policy the settings describe."""
+    return RetryPolicy(
+        lease_seconds=settings.report_claim_lease_seconds,
+        unconfirmed_copies=settings.report_unconfirmed_copies,
+        unconfirmed_seconds=settings.report_unconfirmed_retry_seconds,
     )
 
 
@@ -111,12 +130,15 @@ class ReportService:
         report = build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
         return report.model_copy(update={"overrides": [PolicyOverride(**o) for o in overrides]})
 
-    def report(self, month: Month, refresh: bool = False) -> tuple[MonthReport, int | None]:
+    def report(
+        self, month: Month, refresh: bool = False, keep: bool = True
+    ) -> tuple[MonthReport, int | None]:
         """The month's report and its snapshot id.
 
-        A closed month (end + grace passed) is served from its newest snapshot, computed and
-        kept on first use; ``refresh`` computes a new snapshot and keeps the old ones. A month
-        not yet final is computed live and not kept (snapshot id None).
+        A closed month (end + grace passed) is served from its newest snapshot; without one it is
+        computed, and kept when ``keep`` (mailing keeps it; reads do not, so a read has no side
+        effect and the id is None). ``refresh`` computes a new snapshot and keeps the old ones. A
+        month not yet final is computed live and never kept (snapshot id None).
         """
         now = self.clock()
         if not month.is_closed(now, self.grace):
@@ -126,6 +148,8 @@ class ReportService:
         if found is not None:
             return MonthReport.model_validate(found[1]), found[0]
         report = self.compute(month)
+        if not keep and not refresh:
+            return report, None
         with self.sessions() as session:
             snapshot_id = store.save_snapshot(
                 session,
@@ -160,42 +184,49 @@ class ReportService:
         if not month.is_closed(now, self.grace):
             final = month.end + self.grace
             raise MonthError(f"{month.key} is not final before {final:%Y-%m-%d %H:%M} UTC; not sending")
+        return self._send_to(month, self.recipients(to), force)
+
+    def _send_to(self, month: Month, wanted: dict[str, set[str] | None], force: bool) -> list[Outcome]:
+        """Claim every recipient's copy first (committed), then send the claimed ones: an
+        instance dying half-way leaves claims that another instance retries after the lease."""
         report, snapshot_id = self.report(month)
+        claims = {address: self._claim(month.key, address, snapshot_id, force) for address in wanted}
         charts = render_charts(report.slos)
         outcomes = []
-        for address, slo_ids in self.recipients(to).items():
+        for address, slo_ids in wanted.items():
+            claimed = claims[address]
+            if isinstance(claimed, Outcome):
+                outcomes.append(claimed)
+                continue
             copy = report if slo_ids is None else restrict(report, slo_ids)
-            outcomes.append(self._deliver(copy, charts, address, snapshot_id, force))
+            outcomes.append(self._send_claimed(copy, charts, address, claimed))
         return outcomes
 
-    def _deliver(
-        self,
-        report: MonthReport,
-        charts: dict[str, bytes],
-        address: str,
-        snapshot_id: int | None,
-        force: bool,
-    ) -> Outcome:
-        def build(msg_id: str) -> EmailMessage:
-            return build_message(
-                report, charts, sender=self.settings.mail_from, recipient=address, msg_id=msg_id
-            )
-
+    def _claim(self, month: str, address: str, snapshot_id: int | None, force: bool) -> Claim | Outcome:
         try:
-            return deliver(
+            return claim(
                 self.sessions,
-                report.month,
+                month,
                 address,
-                build,
-                self.mailer or mailer_from_settings(self.settings),
-                now=self.clock,
+                now=self.clock(),
                 owner=self.owner,
                 snapshot_id=snapshot_id,
                 force=force,
                 policy=self.retry,
             )
         except AlreadyDeliveredError as exc:
-            return Outcome(address, "already_sent", str(exc))
+            return Outcome(address, ALREADY_SENT, str(exc))
+
+    def _send_claimed(
+        self, report: MonthReport, charts: dict[str, bytes], address: str, claimed: Claim
+    ) -> Outcome:
+        def build(msg_id: str) -> EmailMessage:
+            return build_message(
+                report, charts, sender=self.settings.mail_from, recipient=address, msg_id=msg_id
+            )
+
+        mailer = self.mailer or mailer_from_settings(self.settings)
+        return send_claimed(self.sessions, claimed, build, mailer, now=self.clock, policy=self.retry)
 
     def scheduled(self) -> list[Outcome]:
         """The cron job: mail the month just closed to everyone who has not had it."""
@@ -210,20 +241,28 @@ class ReportService:
         return outcomes
 
     def retry_failed(self) -> list[Outcome]:
-        """Retry every failed copy whose time has come (same snapshot as the first try)."""
+        """Retry every failed, unconfirmed or orphaned copy whose time has come (same snapshot
+        and Message-ID as the first try)."""
         outcomes = []
         for row in due_retries(self.sessions, self.clock(), self.retry):
             with self.sessions() as session:
                 payload = store.load_snapshot(session, row.snapshot_id) if row.snapshot_id else None
             if payload is None:
-                continue
+                payload = self.report(self.parse(row.month))[0].model_dump(mode="json")
             report = MonthReport.model_validate(payload)
             slo_ids = self.recipients().get(row.recipient)
             copy = report if slo_ids is None else restrict(report, slo_ids)
-            charts = render_charts(copy.slos)
-            outcomes.append(self._deliver(copy, charts, row.recipient, row.snapshot_id, False))
+            claimed = self._claim(row.month, row.recipient, row.snapshot_id, False)
+            if isinstance(claimed, Outcome):
+                outcomes.append(claimed)
+                continue
+            outcomes.append(self._send_claimed(copy, render_charts(copy.slos), row.recipient, claimed))
         return outcomes
 
     def deliveries(self, month: Month) -> list[ReportDelivery]:
         """Delivery rows of ``month``."""
         return list_deliveries(self.sessions, month.key)
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Delivery rows per status, every month (``sending``, ``sent``, ``failed``, ``unconfirmed``)."""
+        return delivery_counts(self.sessions)

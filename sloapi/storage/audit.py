@@ -2,7 +2,7 @@
 
 Three locks keep rows: this module has no update or delete function, the ORM refuses to flush a
 change or a deletion of a row (`AuditRowError`), and the database refuses both (triggers of
-migration `0003_policy_audit`).
+migration `0004_policy_audit`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from sloapi.storage.db import normalize_url
 
@@ -21,10 +21,20 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+#: Key of the PostgreSQL advisory lock held while migrating ("nines" in ASCII).
+MIGRATION_LOCK = 0x6E696E6573
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database behind `engine` to `revision` (default: the newest)."""
+    """Bring the database behind `engine` to `revision` (default: the newest).
+
+    On PostgreSQL the migration holds a transaction-level advisory lock, so instances starting
+    at the same moment migrate one after the other (the later ones find it done).
+    """
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 

@@ -44,7 +44,11 @@ class ReportDelivery(Base):
 
     The (month, recipient) pair is unique: whoever inserts the row (or moves it from ``failed``
     to ``sending`` with a conditional update) is the only one allowed to send.
-    Statuses: ``sending`` (claimed), ``sent``, ``failed`` (retried at ``next_attempt_at``).
+    Statuses: ``sending`` (claimed until ``claimed_at`` + the claim lease), ``sent``, ``failed``
+    (a definite refusal or no connection; retried at ``next_attempt_at``) and ``unconfirmed`` (the
+    body went out, the final reply never came; retried at ``next_attempt_at`` until
+    ``unconfirmed`` copies reach the bound, then left for an operator). ``message_id`` is fixed at
+    the first claim and kept by every retry.
     """
 
     __tablename__ = "report_deliveries"
@@ -56,6 +60,7 @@ class ReportDelivery(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     sends: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unconfirmed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -75,3 +80,17 @@ class SchedulerJob(Base):
     id: Mapped[str] = mapped_column(String(191), primary_key=True)
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True, nullable=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class SchedulerLease(Base):
+    """Who runs the report scheduler: one row per lease, held until ``expires_at``.
+
+    An instance takes the row when it is free or expired and renews it while it lives; the
+    others wait, and take it over once the holder stops renewing.
+    """
+
+    __tablename__ = "report_scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -6,7 +6,9 @@ Metrics (gauges, labels `slo_id`, `service`, `slo`, `window`):
 `sloapi_slo_objective_ratio`, `sloapi_slo_sli_ratio`, `sloapi_slo_error_budget_remaining_ratio`,
 `sloapi_slo_error_budget_remaining_seconds`, `sloapi_slo_burn_rate` (+ `burn_window`),
 `sloapi_slo_time_to_exhaustion_seconds` (+Inf when not burning), `sloapi_slo_data_coverage_ratio`; and
-`sloapi_prometheus_up` (1 when the figures could be computed), `sloapi_slos` (SLOs loaded).
+`sloapi_prometheus_up` (1 when the figures could be computed), `sloapi_slos` (SLOs loaded),
+`sloapi_report_deliveries{status}` (report copies per delivery status: `sending`, `sent`,
+`failed`, `unconfirmed`; absent while the database is unreachable).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import CtxDep
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.errors import SloapiError
+from sloapi.service import ServiceContext
 
 router = APIRouter(tags=["metrics"])
 log = logging.getLogger("sloapi")
@@ -89,6 +93,36 @@ class SLOFiguresCollector(Collector):
         yield loaded
 
 
+def _deliveries(ctx: ServiceContext) -> bytes:
+    """`sloapi_report_deliveries` by status, or nothing when the store cannot be read."""
+    try:
+        counts = ctx.reports().delivery_counts()
+    except SQLAlchemyError as exc:
+        log.warning("metrics: report deliveries: %s", exc)
+        return b""
+    family = GaugeMetricFamily(
+        "sloapi_report_deliveries",
+        "Report copies per delivery status (unconfirmed: sent without the server's final reply).",
+        labels=["status"],
+    )
+    for status, count in counts.items():
+        family.add_metric([status], float(count))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families([family]))
+    return generate_latest(registry)
+
+
+class _Families(Collector):
+    """Yields families built beforehand."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        """The families."""
+        yield from self.families
+
+
 def _time_to_exhaustion(status: dict[str, Any]) -> float | None:
     """The status's time to exhaustion; +Inf when the budget is known but not burning (JSON says null)."""
     tte = status["time_to_exhaustion_seconds"]
@@ -114,7 +148,7 @@ async def metrics(ctx: CtxDep, request: Request) -> Response:
         statuses, up = [], False
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SLOFiguresCollector(statuses, up, len(ctx.specs)))
-    body = generate_latest(registry)
+    body = generate_latest(registry) + await run_in_threadpool(_deliveries, ctx)
     telemetry: RequestMetrics | None = getattr(request.app.state, "telemetry", None)
     if telemetry is not None:
         body += generate_latest(telemetry.registry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -30,7 +30,10 @@ def _month(service: ReportService, text: str) -> Month:
 
 
 def _time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
+    """RFC 3339 with its offset (SQLite hands back naive UTC datetimes)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -53,12 +56,13 @@ def _split(name: str) -> tuple[str, str]:
 def get_report(name: str, service: ReportsDep) -> Response:
     """The report of a month in the report time zone.
 
-    A closed month is served from its stored snapshot (computed on first request); a month in
+    A closed month is served from its newest stored snapshot, or computed when none is kept
+    yet (and not stored: a read changes nothing; mailing keeps the snapshot). A month in
     progress is computed live and marked ``partial``. Statuses: 200, 404 unknown format,
     422 bad month, 503 Prometheus unreachable.
     """
     text, fmt = _split(name)
-    report, _ = service.report(_month(service, text))
+    report, _ = service.report(_month(service, text), keep=False)
     if fmt == "csv":
         return Response(
             to_csv(report),
@@ -81,8 +85,9 @@ def send_report(
     service: ReportsDep,
     force: Annotated[bool, Query(description="send again to recipients already served")] = False,
 ) -> dict[str, Any]:
-    """Mail the report. Statuses: 200 (per-recipient outcomes), 401/403 token, 409 already
-    delivered to every recipient, 422 bad month or month not final yet."""
+    """Mail the report. Statuses: 200 (per-recipient outcomes: ``sent``, ``failed``,
+    ``unconfirmed``, ``delayed``, ``already_sent``), 401/403 token, 409 already delivered to
+    every recipient, 422 bad month or month not final yet."""
     parsed = _month(service, month)
     try:
         outcomes = service.send(parsed, force=force)
@@ -94,13 +99,28 @@ def send_report(
         )
     return {
         "month": parsed.key,
-        "outcomes": [{"recipient": o.recipient, "status": o.status, "detail": o.detail} for o in outcomes],
+        "outcomes": [
+            {
+                "recipient": o.recipient,
+                "status": o.status,
+                "detail": o.detail,
+                "next_attempt_at": _time(o.next_attempt_at),
+            }
+            for o in outcomes
+        ],
     }
 
 
-@router.get("/{month}/deliveries", summary="Delivery records of a month's report", response_model=Deliveries)
+@router.get(
+    "/{month}/deliveries",
+    dependencies=[Depends(require_token)],
+    summary="Delivery records of a month's report (bearer token: recipients and SMTP errors)",
+    response_model=Deliveries,
+)
 def deliveries(month: str, service: ReportsDep) -> dict[str, Any]:
-    """One record per recipient: status (``sending``/``sent``/``failed``), attempts, last error."""
+    """One record per recipient: status (``sending``, ``sent``, ``failed``, ``unconfirmed``),
+    attempts, copies sent without a final reply, last error, Message-ID. Statuses: 200,
+    401/403 token, 422 bad month."""
     parsed = _month(service, month)
     return {
         "month": parsed.key,
@@ -110,6 +130,7 @@ def deliveries(month: str, service: ReportsDep) -> dict[str, Any]:
                 "status": row.status,
                 "attempts": row.attempts,
                 "sends": row.sends,
+                "unconfirmed": row.unconfirmed,
                 "last_error": row.last_error,
                 "next_attempt_at": _time(row.next_attempt_at),
                 "sent_at": _time(row.sent_at),

@@ -7,6 +7,8 @@ per-minute arrays so tests compute the expected figures independently of the rep
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -228,23 +230,41 @@ class Clock:
 class SMTPSink:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it accepts.
 
-    ``refuse`` answers the next N DATA commands with a temporary failure.
+    ``refuse`` answers the next N DATA commands with a temporary failure. ``swallow`` keeps
+    every message it receives but never sends the final reply to DATA. ``hold_first`` stops
+    the first conversation at RCPT until ``release`` is set (``held`` is set meanwhile).
     """
 
-    def __init__(self, refuse: int = 0) -> None:
+    def __init__(self, refuse: int = 0, swallow: bool = False, hold_first: bool = False) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[tuple[list[str], bytes]] = []
         self.refuse = refuse
         self.refused = 0
+        self.swallow = swallow
+        self.hold_first = hold_first
+        self.held = threading.Event()
+        self.held_address = ""
+        self.release = threading.Event()
         sink = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+                if sink.hold_first and not sink.held.is_set():
+                    sink.held_address = address
+                    sink.held.set()
+                    while not sink.release.is_set():
+                        await asyncio.sleep(0.05)
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
                 if sink.refused < sink.refuse:
                     sink.refused += 1
                     return "451 4.3.0 mailbox busy, try again later"
                 sink.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
+                if sink.swallow:
+                    await asyncio.sleep(3600)  # took the message; the final reply never comes
                 return "250 OK"
 
         self.port = free_port()
@@ -255,7 +275,19 @@ class SMTPSink:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self.controller.stop()
 
     def to(self, address: str) -> list[bytes]:
         return [content for rcpts, content in self.messages if address in rcpts]
+
+    def message_ids(self, address: str) -> list[str]:
+        """The Message-ID header of every copy ``address`` received."""
+        return [_header(content, "Message-ID") for content in self.to(address)]
+
+
+def _header(content: bytes, name: str) -> str:
+    from email import policy
+    from email.parser import BytesParser
+
+    return str(BytesParser(policy=policy.default).parsebytes(content, headersonly=True)[name])

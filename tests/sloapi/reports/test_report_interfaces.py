@@ -58,7 +58,39 @@ def test_json_report_fields(client) -> None:  # type: ignore[no-untyped-def]
     assert first["start"] == "2026-08-31T22:00:00Z" and first["end"] == "2026-08-31T22:10:00Z"
     assert first["duration_seconds"] == 600 and first["budget_consumed_ratio"] > 0
     assert len(web["daily"]) == 30 and web["daily"][0]["date"] == "2026-09-01"
-    assert client.get("/api/v1/reports/2026-09").json() == body  # served from the snapshot
+    assert client.get("/api/v1/reports/2026-09").json()["slos"] == body["slos"]
+
+
+def test_reads_store_nothing(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A GET of a closed month computes it but keeps no snapshot; mailing keeps one, which
+    later GETs then serve."""
+    from sloapi.storage import report_snapshots as store
+
+    sessions = client.app.state.ctx.sessions
+    for name in ("2026-09", "2026-09.csv", "2026-09.html", "2026-08"):
+        assert client.get(f"/api/v1/reports/{name}").status_code == 200
+    with sessions() as session:
+        assert store.snapshot_count(session, "2026-09", "Europe/Paris") == 0
+        assert store.snapshot_count(session, "2026-08", "Europe/Paris") == 0
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.post("/api/v1/reports/2026-09/send", headers=auth).status_code == 200
+    with sessions() as session:
+        assert store.snapshot_count(session, "2026-09", "Europe/Paris") == 1
+    kept = client.get("/api/v1/reports/2026-09").json()
+    assert client.get("/api/v1/reports/2026-09").json() == kept  # served from the snapshot
+    with sessions() as session:
+        assert store.snapshot_count(session, "2026-09", "Europe/Paris") == 1
+
+
+def test_deliveries_need_a_configured_token(tmp_path: Path, report_prometheus, specs_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        prometheus_url=report_prometheus.url,
+        database_url=f"sqlite:///{tmp_path / 'open.db'}",
+        slos_dir=specs_dir,
+        report_timezone="Europe/Paris",
+    )
+    with TestClient(create_app(settings, clock=Clock())) as open_client:
+        assert open_client.get("/api/v1/reports/2026-09/deliveries").status_code == 403
 
 
 def test_bad_months_and_formats(client) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +111,10 @@ def test_send_csv_matches_api_and_refuses_resend(client, smtp) -> None:  # type:
         "dba@example.com": "sent",
     }
     assert client.post("/api/v1/reports/2026-09/send", headers=auth).status_code == 409
-    deliveries = client.get("/api/v1/reports/2026-09/deliveries").json()["deliveries"]
+    assert client.get("/api/v1/reports/2026-09/deliveries").status_code == 401
+    wrong = client.get("/api/v1/reports/2026-09/deliveries", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "example.com" not in wrong.text
+    deliveries = client.get("/api/v1/reports/2026-09/deliveries", headers=auth).json()["deliveries"]
     assert {(d["recipient"], d["status"], d["sends"]) for d in deliveries} == {
         ("dba@example.com", "sent", 1),
         ("ops@example.com", "sent", 1),
@@ -140,7 +175,38 @@ def test_cli_send_once(cli_env, smtp, monkeypatch, capsys) -> None:  # type: ign
     args = ["report", "2026-08", "--send", "--to", "boss@example.com", "--out", "/dev/null", *cli_env]
     assert main(args) == 0
     assert "boss@example.com: sent" in capsys.readouterr().err
-    assert main(args) == 1
+    assert main(args) == 3  # already sent by an earlier run
     assert "--force" in capsys.readouterr().err
     assert main([*args, "--force"]) == 0
     assert len(smtp.to("boss@example.com")) == 2
+
+
+def test_cli_send_exit_codes_failed_and_delayed(cli_env, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from stack.throwaway import free_port
+
+    monkeypatch.setenv("SLOAPI_SMTP_PORT", str(free_port()))  # nobody listens
+    args = ["report", "2026-08", "--send", "--to", "cron@example.com", "--out", "/dev/null", *cli_env]
+    assert main(args) == 1
+    failed = capsys.readouterr().err
+    assert "cron@example.com: failed" in failed
+    retry_at = datetime.fromisoformat(failed.split("next attempt at ")[1].split()[0])
+    assert retry_at.utcoffset() is not None and retry_at > datetime.now(UTC)
+    assert main(args) == 4  # the retry is not due yet: delayed
+    assert "cron@example.com: delayed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        (["sent"], 0),
+        (["sent", "already_sent"], 0),
+        (["already_sent", "already_sent"], 3),
+        (["sent", "delayed"], 4),
+        (["delayed", "unconfirmed"], 5),
+        (["unconfirmed", "failed", "sent"], 1),
+    ],
+)
+def test_send_exit_code_precedence(statuses: list[str], code: int) -> None:
+    from sloapi.commands.report import send_exit_code
+
+    assert send_exit_code(statuses) == code

@@ -1,7 +1,7 @@
 """The error-budget gate's override audit: rows the database refuses to change or delete.
 
-Revision ID: 0003_policy_audit
-Revises: 0002_reports
+Revision ID: 0004_policy_audit
+Revises: 0003_delivery
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_policy_audit"
-down_revision = "0002_reports"
+revision = "0004_policy_audit"
+down_revision = "0003_delivery"
 branch_labels = None
 depends_on = None
 
@@ -50,4 +50,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Refuse: dropping the audit would delete its rows."""
-    raise RuntimeError("0003_policy_audit cannot be downgraded: audit rows are never deleted")
+    raise RuntimeError("0004_policy_audit cannot be downgraded: audit rows are never deleted")
