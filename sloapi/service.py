@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
-from sloapi.engine.durations import parse_duration
 from sloapi.errors import UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient, QueryBatch
 from sloapi.reports.scheduler import ReportScheduler
@@ -106,14 +105,15 @@ class ServiceContext:
         return StatusOptions(step_seconds=self.settings.raw_step_seconds, missing=self.settings.missing_data)
 
     def window_for(self, spec: SLOSpec, window: str | None) -> Window:
-        """The window asked for, or the spec's own.
+        """The window asked for (calendar windows in the report time zone unless named), or the
+        spec's own.
 
         Raises:
             WindowError: invalid window text.
         """
         if window is None or window == "":
             return spec.window
-        return parse_window(window)
+        return parse_window(window, self.settings.report_timezone)
 
     def status(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
         """Status of one SLO from raw data."""
@@ -154,10 +154,7 @@ class ServiceContext:
 
 def check_window_text(window: str | None) -> None:
     """Validate a window query parameter early (raises WindowError)."""
-    if window:
-        text = window.partition("@")[0]
-        if text not in ("month", "week"):
-            parse_duration(text)
+    if window is not None:
         parse_window(window)
 
 

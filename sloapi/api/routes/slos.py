@@ -84,7 +84,7 @@ async def get_budget(
     """
     spec = ctx.spec(slo_id)
     win = ctx.window_for(spec, window)
-    step_seconds = parse_duration(step)
+    step_seconds = parse_duration(step, "step")
     _start, window_seconds, _span = window_span(win, at)
     check_step(window_seconds, step_seconds)
     return await run_in_threadpool(compute_budget_series, ctx.prom.batch(), spec, win, at, step_seconds)
