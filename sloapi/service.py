@@ -17,7 +17,7 @@ from sloapi.prometheus import PromClient, QueryBatch
 from sloapi.reports.scheduler import ReportScheduler
 from sloapi.reports.service import ReportService
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
-from sloapi.status import StatusOptions, compute_status, recorded_statuses
+from sloapi.status import StatusOptions, compute_explain, compute_status, recorded_statuses
 from sloapi.storage.db import make_engine, make_session_factory
 
 
@@ -119,6 +119,11 @@ class ServiceContext:
         """Status of one SLO from raw data."""
         spec = self.spec(slo_id)
         return compute_status(self.prom.batch(), spec, self.window_for(spec, window), at, self.options())
+
+    def explain(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
+        """Where one SLO's budget went over the window (`compute_explain`)."""
+        spec = self.spec(slo_id)
+        return compute_explain(self.prom.batch(), spec, self.window_for(spec, window), at, self.options())
 
     def recent_statuses(self, max_age_seconds: float) -> list[dict[str, Any]]:
         """Every SLO's current status, reused while younger than `max_age_seconds` (for

@@ -187,3 +187,39 @@ class Deliveries(BaseModel):
 
     month: str
     deliveries: list[Delivery]
+
+
+class PeriodShareOut(BaseModel):
+    """One row of where the budget went over time: an incident, the rest, or missing data."""
+
+    kind: Literal["incident", "outside_incidents", "missing_data"]
+    start: str | None = Field(description="incident start, RFC 3339 (null for other rows)")
+    end: str | None = Field(description="incident end, RFC 3339 (null for other rows)")
+    peak_burn_rate: float | None = Field(description="the incident's highest step burn rate")
+    consumed_ratio: float = Field(description="share of the window's budget this row consumed")
+    share: float = Field(description="share of the consumed budget (rows add up to 1)")
+
+
+class LabelShareOut(BaseModel):
+    """One row of where the budget went by label values of the error query."""
+
+    labels: dict[str, str] = Field(description="label values (empty for the `other` row)")
+    other: bool = Field(description="the remainder the breakdown query does not account for")
+    error_events: float | None
+    consumed_ratio: float
+    share: float
+
+
+class BudgetExplain(BaseModel):
+    """Where one SLO's budget went over a window (docs/sloapi.md, "Budget attribution")."""
+
+    id: str
+    window: str
+    window_start: str
+    at: str
+    verdict: Verdict
+    consumed_ratio: float = Field(description="share of the budget consumed (the rows add up to it)")
+    incident_burn_rate_threshold: float = Field(description="burn rate an incident's steps reach")
+    periods: list[PeriodShareOut]
+    breakdown_labels: list[str] = Field(description="labels the error events are split by")
+    labels: list[LabelShareOut] | None = Field(description="event SLIs only; null for raw SLIs")

@@ -1,4 +1,4 @@
-"""Sloth `prometheus/v1` specs (with our documented extensions `window` and `recipients`)."""
+"""Sloth `prometheus/v1` specs (with our documented extensions `window`, `recipients` and `breakdown`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sloapi.specs.model import (
 )
 
 SLOTH_VERSION = "prometheus/v1"
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
@@ -96,6 +97,14 @@ def _window(raw: Mapping[str, Any], file: str, slo: str) -> Window:
         raise SpecError(file, slo, f"window: {exc}") from None
 
 
+def _breakdown(value: object, file: str, slo: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and _LABEL.fullmatch(v) for v in value):
+        raise SpecError(file, slo, "breakdown must be a list of label names")
+    return tuple(value)
+
+
 def parse_sloth(doc: Mapping[str, Any], file: str) -> list[SLOSpec]:
     """Turn one Sloth `prometheus/v1` document into SLOSpecs.
 
@@ -135,6 +144,7 @@ def parse_sloth(doc: Mapping[str, Any], file: str) -> list[SLOSpec]:
                 alerting=_alerting(raw.get("alerting"), slo_id, file),
                 recipients=tuple(str(r) for r in recipients),
                 source=file,
+                breakdown=_breakdown(raw.get("breakdown"), file, slo_id),
             )
         )
     return specs
