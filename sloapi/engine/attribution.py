@@ -21,6 +21,8 @@ from sloapi.engine.objective import Objective
 from sloapi.engine.steps import StepArrays
 
 SHARE_TOLERANCE = 1e-9
+Group = tuple[dict[str, str], np.ndarray]
+"""Label values and error events per step (NaN: no sample) of one label set."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,19 @@ def label_shares(
     return rows
 
 
-def distinguishing_labels(label_sets: Sequence[Mapping[str, str]], candidates: Sequence[str]) -> list[str]:
-    """The `candidates` that take more than one value over `label_sets` (the others say nothing)."""
-    return [name for name in candidates if len({labels.get(name, "") for labels in label_sets}) > 1]
+def distinguishing_labels(label_sets: Sequence[Mapping[str, str]]) -> list[str]:
+    """The labels that take more than one value over `label_sets` (the others say nothing)."""
+    names = sorted({name for labels in label_sets for name in labels})
+    return [name for name in names if len({labels.get(name, "") for labels in label_sets}) > 1]
+
+
+def merge_constant_labels(groups: Sequence[tuple[Mapping[str, str], np.ndarray]]) -> list[Group]:
+    """Keep only the labels that tell the groups apart, adding up groups that become equal."""
+    keep = distinguishing_labels([labels for labels, _ in groups])
+    merged: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
+    for labels, values in groups:
+        key = tuple((name, labels.get(name, "")) for name in keep)
+        merged[key] = (
+            np.nansum([merged[key], values], axis=0) if key in merged else np.asarray(values, dtype=float)
+        )
+    return [(dict(key), values) for key, values in merged.items()]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-import numpy as np
+import pandas as pd
 
 from sloapi.engine.durations import format_duration
 from sloapi.engine.grid import grid_seconds, step_grid
@@ -65,9 +65,9 @@ def breakdown_query(spec: SLOSpec, step: str, labels: Sequence[str]) -> str:
 
 def fetch_breakdown(
     batch: QueryBatch, spec: SLOSpec, start: datetime, end: datetime, step_seconds: int
-) -> list[tuple[dict[str, str], np.ndarray]]:
-    """Error events per step of each label set of `spec` on the grid `(start, end]` (NaN: no
-    sample), by the spec's breakdown labels or `DEFAULT_BREAKDOWN`."""
+) -> list[tuple[dict[str, str], pd.Series]]:
+    """Error events per step of each label set of `spec` on the grid `(start, end]` (indexed by
+    step end; NaN: no sample), by the spec's breakdown labels or `DEFAULT_BREAKDOWN`."""
     labels = list(spec.breakdown) or list(DEFAULT_BREAKDOWN)
     index = step_grid(start, end, step_seconds)
     if len(index) == 0:
@@ -77,6 +77,6 @@ def fetch_breakdown(
     seconds = grid_seconds(start, end, step_seconds)
     groups = []
     for series in batch.range(query, first, last, step_seconds).result():
-        values = _to_series([series], index, "sum", seconds).to_numpy(dtype=float) * step_seconds
+        values = _to_series([series], index, "sum", seconds) * step_seconds
         groups.append(({k: v for k, v in series.labels.items() if k in labels}, values))
     return groups

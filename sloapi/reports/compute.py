@@ -16,6 +16,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from sloapi.engine.attribution import label_shares, merge_constant_labels, period_shares
 from sloapi.engine.figures import (
     Span,
     WindowFigures,
@@ -25,15 +26,19 @@ from sloapi.engine.figures import (
     verdict,
 )
 from sloapi.engine.grid import align_end, step_grid
+from sloapi.engine.incidents import Incident as BurnIncident
 from sloapi.engine.incidents import burn_incidents, cost_per_step
 from sloapi.engine.objective import Objective
 from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.reports.model import (
+    BudgetSpent,
     DailySLI,
     ErrorBudget,
     Incident,
     MonthChange,
     SLOReport,
+    SpentLabel,
+    SpentPeriod,
 )
 from sloapi.reports.month import Month
 
@@ -52,6 +57,8 @@ class SLOSeries:
         name: SLO name within the service.
         description: Free text.
         labels: Spec and SLO labels (``component`` feeds the per-component summary).
+        breakdown: Event SLIs: (label values, error events per step indexed by step end) of
+            each label set of the error query, for "where the budget went"; None: not fetched.
     """
 
     id: str
@@ -61,6 +68,7 @@ class SLOSeries:
     name: str = ""
     description: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    breakdown: tuple[tuple[dict[str, str], pd.Series], ...] | None = None
 
     @property
     def kind(self) -> str:
@@ -191,6 +199,35 @@ def _warnings(month: Month, fig: WindowFigures, options: ReportOptions) -> list[
     return notes
 
 
+def _budget_spent(
+    series: SLOSeries,
+    arrays: StepArrays,
+    objective: Objective,
+    incidents: list[BurnIncident],
+    consumed_ratio: float,
+) -> BudgetSpent:
+    """Where the month's budget went: incidents and label values (`sloapi.engine.attribution`)."""
+    periods = [
+        SpentPeriod(
+            kind=row.kind,
+            start=row.incident.start if row.incident else None,
+            end=row.incident.end if row.incident else None,
+            consumed_ratio=row.consumed_ratio,
+            share=row.share,
+        )
+        for row in period_shares(arrays, objective, incidents, consumed_ratio)
+    ]
+    if series.breakdown is None or arrays.errors is None:
+        return BudgetSpent(periods=periods)
+    groups = merge_constant_labels(
+        [(labels, values.reindex(arrays.index).to_numpy(dtype=float)) for labels, values in series.breakdown]
+    )
+    labels = [SpentLabel(**vars(row)) for row in label_shares(arrays, objective, groups, consumed_ratio)]
+    return BudgetSpent(
+        periods=periods, breakdown_labels=sorted({k for g, _ in groups for k in g}), labels=labels
+    )
+
+
 def _change(sli: float | None, consumed: float, previous: SLOReport | None) -> MonthChange | None:
     if previous is None:
         return None
@@ -261,6 +298,7 @@ def compute_slo(
         total_events=fig.total_events,
         error_events=fig.error_events,
         incidents=[Incident(**vars(incident)) for incident in incidents],
+        budget_spent=_budget_spent(series, arrays, objective, incidents, fig.consumed_ratio),
         worst_day=min(judged, key=lambda day: (day.sli, day.date)) if judged else None,
         daily=daily,
         change=_change(fig.sli, fig.consumed_ratio, previous),

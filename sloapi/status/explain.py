@@ -8,8 +8,8 @@ from typing import Any
 from sloapi.engine.attribution import (
     LabelShare,
     PeriodShare,
-    distinguishing_labels,
     label_shares,
+    merge_constant_labels,
     period_shares,
 )
 from sloapi.engine.figures import Span, safe_float, verdict
@@ -43,21 +43,6 @@ def label_json(row: LabelShare) -> dict[str, Any]:
         "consumed_ratio": row.consumed_ratio,
         "share": row.share,
     }
-
-
-def merge_constant_labels(
-    groups: list[tuple[dict[str, str], Any]], labels: list[str]
-) -> list[tuple[dict[str, str], Any]]:
-    """Keep only the labels that tell the groups apart, summing groups that become equal."""
-    keep = distinguishing_labels([g for g, _ in groups], labels)
-    merged: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], Any]] = {}
-    for group, values in groups:
-        key = tuple((k, group.get(k, "")) for k in keep)
-        if key in merged:
-            merged[key] = (merged[key][0], merged[key][1] + values)
-        else:
-            merged[key] = (dict(key), values)
-    return list(merged.values())
 
 
 def compute_explain(
@@ -94,9 +79,8 @@ def compute_explain(
         "labels": None,
     }
     if isinstance(spec.sli, EventsSLI):
-        groups = fetch_breakdown(batch, spec, start, at, options.step_seconds)
-        labels = list(spec.breakdown) or sorted({k for g, _ in groups for k in g})
-        groups = merge_constant_labels(groups, labels)
+        fetched = fetch_breakdown(batch, spec, start, at, options.step_seconds)
+        groups = merge_constant_labels([(labels, values.to_numpy()) for labels, values in fetched])
         result["breakdown_labels"] = sorted({k for g, _ in groups for k in g})
         rows = label_shares(steps, spec.objective, groups, fig.consumed_ratio)
         result["labels"] = [label_json(row) for row in rows]
