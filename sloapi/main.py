@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from sloapi.api.errors import install_error_handlers
-from sloapi.api.routes import admin, health, metrics, reports, slos
+from sloapi.api.routes import admin, exclusions, health, metrics, reports, slos
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
 from sloapi.prometheus import PromClient
@@ -20,7 +20,7 @@ from sloapi.storage.migrate import upgrade
 
 log = logging.getLogger("sloapi")
 
-ROUTERS = (slos.router, reports.router, admin.router, health.router, metrics.router)
+ROUTERS = (slos.router, exclusions.router, reports.router, admin.router, health.router, metrics.router)
 
 
 def create_app(

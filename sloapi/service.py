@@ -12,13 +12,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
+from sloapi.engine.exclusions import Exclusion
 from sloapi.errors import UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient, QueryBatch
 from sloapi.reports.scheduler import ReportScheduler
 from sloapi.reports.service import ReportService
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
+from sloapi.specs.exclusions import load_dir_exclusions
 from sloapi.status import StatusOptions, compute_explain, compute_status, recorded_statuses
 from sloapi.storage.db import make_engine, make_session_factory
+from sloapi.storage.exclusions import list_exclusions
 
 
 def utcnow() -> datetime:
@@ -37,6 +40,7 @@ class ServiceContext:
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = utcnow
     report_scheduler: ReportScheduler | None = None
+    file_exclusions: list[Exclusion] = field(default_factory=list)
     _recent: tuple[datetime, list[dict[str, Any]]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,6 +58,7 @@ class ServiceContext:
         return cls(
             settings=settings,
             specs=specs,
+            file_exclusions=load_dir_exclusions(settings.slos_dir, set(specs)),
             prom=prom or PromClient.from_settings(settings),
             db_engine=engine,
             sessions=make_session_factory(engine),
@@ -76,6 +81,7 @@ class ServiceContext:
             prom=self.prom,
             sessions=self.sessions,
             clock=self.clock,
+            exclusions=self.all_exclusions,
         )
 
     def start_report_scheduler(self) -> None:
@@ -85,8 +91,10 @@ class ServiceContext:
     def reload(self) -> int:
         """Re-read the spec directory (all or nothing); returns the number of SLOs."""
         specs = {spec.id: spec for spec in load_dir(self.settings.slos_dir)}
+        exclusions = load_dir_exclusions(self.settings.slos_dir, set(specs))
         with self._lock:
             self.specs = specs
+            self.file_exclusions = exclusions
         return len(specs)
 
     def spec(self, slo_id: str) -> SLOSpec:
@@ -100,9 +108,32 @@ class ServiceContext:
         except KeyError:
             raise UnknownSLOError(f"no SLO with id {slo_id!r}") from None
 
-    def options(self) -> StatusOptions:
-        """Computation options from the settings."""
-        return StatusOptions(step_seconds=self.settings.raw_step_seconds, missing=self.settings.missing_data)
+    def stored_exclusions(self) -> list[Exclusion]:
+        """The exclusion windows declared through the API."""
+        with self.sessions() as session:
+            return list_exclusions(session)
+
+    def all_exclusions(self) -> list[Exclusion]:
+        """Every exclusion window: declared in the spec directory or through the API."""
+        return [*self.file_exclusions, *self.stored_exclusions()]
+
+    def exclusions(self, slo_id: str) -> tuple[Exclusion, ...]:
+        """The exclusion windows of one SLO."""
+        return tuple(item for item in self.all_exclusions() if item.applies_to(slo_id))
+
+    def exclusions_changed(self) -> None:
+        """A window was declared: forget the statuses cached for `/metrics` (reports recompute
+        unsent months when next asked, see `ReportService.report`)."""
+        with self._lock:
+            self._recent = None
+
+    def options(self, slo_id: str | None = None) -> StatusOptions:
+        """Computation options from the settings (with `slo_id`'s exclusion windows)."""
+        return StatusOptions(
+            step_seconds=self.settings.raw_step_seconds,
+            missing=self.settings.missing_data,
+            exclusions=self.exclusions(slo_id) if slo_id else (),
+        )
 
     def window_for(self, spec: SLOSpec, window: str | None) -> Window:
         """The window asked for (calendar windows in the report time zone unless named), or the
@@ -118,12 +149,16 @@ class ServiceContext:
     def status(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
         """Status of one SLO from raw data."""
         spec = self.spec(slo_id)
-        return compute_status(self.prom.batch(), spec, self.window_for(spec, window), at, self.options())
+        return compute_status(
+            self.prom.batch(), spec, self.window_for(spec, window), at, self.options(spec.id)
+        )
 
     def explain(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
         """Where one SLO's budget went over the window (`compute_explain`)."""
         spec = self.spec(slo_id)
-        return compute_explain(self.prom.batch(), spec, self.window_for(spec, window), at, self.options())
+        return compute_explain(
+            self.prom.batch(), spec, self.window_for(spec, window), at, self.options(spec.id)
+        )
 
     def recent_statuses(self, max_age_seconds: float) -> list[dict[str, Any]]:
         """Every SLO's current status, reused while younger than `max_age_seconds` (for
@@ -153,7 +188,7 @@ class ServiceContext:
             by_id = recorded_statuses(batch, rolling, at, require_rules=mode == "auto")
         for spec in specs:
             if spec.id not in by_id:
-                by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, self.options())
+                by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, self.options(spec.id))
         return [by_id[spec.id] for spec in specs]
 
 

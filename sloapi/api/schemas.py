@@ -36,6 +36,24 @@ class DataQuality(BaseModel):
     no_traffic: bool = Field(description="samples, but zero events: neither met nor missed")
 
 
+class ExcludedWindowOut(BaseModel):
+    """An exclusion window overlapping the window of an answer."""
+
+    start: str
+    end: str
+    reason: str
+    who: str
+    slo_id: str | None = Field(description="null: every SLO")
+    source: str = Field(description="`file:line` or `api#id`")
+
+
+class Excluded(BaseModel):
+    """Maintenance left out of the SLI and the budget (docs/sloapi.md, "Exclusion windows")."""
+
+    seconds: float = Field(description="seconds of the window's steps left out")
+    windows: list[ExcludedWindowOut]
+
+
 class SLOStatus(BaseModel):
     """One SLO's status over one window at one pinned time."""
 
@@ -56,6 +74,7 @@ class SLOStatus(BaseModel):
     labels: dict[str, str]
     data: DataQuality
     source: Literal["raw", "rules"] = Field(description="raw data or the recording rules")
+    excluded: Excluded | None = Field(None, description="raw statuses: exclusion windows left out")
     verdict: Verdict | None = Field(
         None, description="met, missed, no_data or no_traffic (absent in snapshots kept before it)"
     )
@@ -223,3 +242,24 @@ class BudgetExplain(BaseModel):
     periods: list[PeriodShareOut]
     breakdown_labels: list[str] = Field(description="labels the error events are split by")
     labels: list[LabelShareOut] | None = Field(description="event SLIs only; null for raw SLIs")
+    excluded: Excluded
+
+
+class ExclusionIn(BaseModel):
+    """A maintenance window to exclude from the SLI and the budget."""
+
+    start: str = Field(description="RFC 3339 with an offset, or unix seconds")
+    end: str = Field(description="RFC 3339 with an offset, or unix seconds; after start")
+    reason: str = Field(min_length=1, max_length=2000)
+    who: str = Field(min_length=1, max_length=255)
+    slo_id: str | None = Field(None, description="the SLO; null or absent: every SLO")
+
+
+class ExclusionOut(ExcludedWindowOut):
+    """A declared exclusion window (from the spec directory or the API)."""
+
+
+class ExclusionList(BaseModel):
+    """Every exclusion window, by start."""
+
+    exclusions: list[ExclusionOut]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sloapi.config import Settings
+from sloapi.engine.exclusions import Exclusion
 from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError
 from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
@@ -19,7 +20,9 @@ from sloapi.reports.month import parse_month
 from sloapi.reports.render import to_csv, to_json, to_text
 from sloapi.reports.service import ReportService
 from sloapi.specs import load_dir
+from sloapi.specs.exclusions import load_dir_exclusions
 from sloapi.storage.db import make_engine, make_session_factory
+from sloapi.storage.exclusions import list_exclusions
 from sloapi.storage.migrate import upgrade
 
 FORMATS = ("json", "html", "csv", "text")
@@ -70,13 +73,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc), 2)
     try:
         specs = load_dir(Path(settings.slos_dir))
+        load_dir_exclusions(Path(settings.slos_dir), {spec.id for spec in specs})
     except SpecError as exc:
         return _fail(str(exc), 2)
     engine = make_engine(settings.database_url)
     prom = PromClient.from_settings(settings)
     try:
         upgrade(engine)
-        service = ReportService(settings, specs, prom, make_session_factory(engine))
+        sessions = make_session_factory(engine)
+        declared = load_dir_exclusions(Path(settings.slos_dir), {spec.id for spec in specs})
+
+        def exclusions() -> list[Exclusion]:
+            with sessions() as session:
+                return [*declared, *list_exclusions(session)]
+
+        service = ReportService(settings, specs, prom, sessions, exclusions=exclusions)
         try:
             month = service.parse(args.month)
             report, _ = service.report(month, refresh=args.refresh)

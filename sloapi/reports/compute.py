@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sloapi.engine.attribution import label_shares, merge_constant_labels, period_shares
+from sloapi.engine.exclusions import Exclusion, exclude
 from sloapi.engine.figures import (
     Span,
     WindowFigures,
@@ -34,6 +35,7 @@ from sloapi.reports.model import (
     BudgetSpent,
     DailySLI,
     ErrorBudget,
+    ExcludedWindow,
     Incident,
     MonthChange,
     SLOReport,
@@ -97,12 +99,15 @@ class ReportOptions:
         incident_burn_rate: A step burns fast when its burn rate reaches this.
         incident_merge_gap: Burning steps closer than this belong to one incident.
         retention_start: Oldest instant Prometheus still holds, when known.
+        exclusions: Maintenance windows left out of the SLI and the budget (those of each SLO
+            apply to it).
     """
 
     step: timedelta = timedelta(minutes=1)
     incident_burn_rate: float = 10.0
     incident_merge_gap: timedelta = timedelta(minutes=5)
     retention_start: datetime | None = None
+    exclusions: tuple[Exclusion, ...] = ()
 
 
 def month_grid(month: Month, step: timedelta, now: datetime) -> pd.DatetimeIndex:
@@ -268,8 +273,9 @@ def compute_slo(
     objective = Objective.from_ratio(series.objective)
     step_seconds = int(options.step.total_seconds())
     grid = month_grid(month, options.step, now)
-    arrays = series.steps(grid, step_seconds).arrays()
-    fig = arrays.figures(objective, Span(step_seconds, month.seconds, len(grid) * step_seconds))
+    own = [item for item in options.exclusions if item.applies_to(series.id)]
+    arrays, span, removed = exclude(series.steps(grid, step_seconds).arrays(), own, len(grid) * step_seconds)
+    fig = arrays.figures(objective, Span(step_seconds, month.seconds, span))
     cost = cost_per_step(arrays, objective)
     incidents = burn_incidents(
         arrays,
@@ -299,6 +305,10 @@ def compute_slo(
         error_events=fig.error_events,
         incidents=[Incident(**vars(incident)) for incident in incidents],
         budget_spent=_budget_spent(series, arrays, objective, incidents, fig.consumed_ratio),
+        excluded=[
+            ExcludedWindow(**vars(item)) for item in own if item.end > month.start and item.start < month.end
+        ],
+        excluded_seconds=float(removed.sum()) * step_seconds,
         worst_day=min(judged, key=lambda day: (day.sli, day.date)) if judged else None,
         daily=daily,
         change=_change(fig.sli, fig.consumed_ratio, previous),

@@ -12,6 +12,7 @@ from sloapi.reports.model import MonthReport, SLOReport
 from sloapi.reports.render import (
     component_line,
     duration,
+    excluded_line,
     label_name,
     local_time,
     percent,
@@ -61,6 +62,7 @@ def to_html(report: MonthReport, chart_sources: Mapping[str, str] | None = None)
         local=local,
         period_name=lambda row: period_name(row, report),
         label_name=label_name,
+        excluded_line=lambda window: excluded_line(window, report),
     )
 
 

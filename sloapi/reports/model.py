@@ -72,6 +72,17 @@ class BudgetSpent(_Model):
     labels: list[SpentLabel] | None = Field(default=None, description="null for raw SLIs")
 
 
+class ExcludedWindow(_Model):
+    """A maintenance window excluded from the SLI and the budget (docs/sloapi.md)."""
+
+    start: datetime
+    end: datetime
+    reason: str
+    who: str
+    slo_id: str | None = Field(None, description="null: every SLO")
+    source: str = Field("", description="`file:line` or `api#id`")
+
+
 class DailySLI(_Model):
     """One local calendar day of the month."""
 
@@ -117,6 +128,8 @@ class SLOReport(_Model):
     error_events: float | None = None
     incidents: list[Incident] = Field(default_factory=list)
     budget_spent: BudgetSpent | None = Field(None, description="Where the budget went")
+    excluded: list[ExcludedWindow] = Field(default_factory=list, description="Maintenance windows left out")
+    excluded_seconds: float = Field(0.0, description="Seconds of the month left out by them")
     worst_day: DailySLI | None = None
     daily: list[DailySLI] = Field(default_factory=list)
     change: MonthChange | None = None
@@ -198,6 +211,10 @@ class MonthReport(_Model):
     slos: list[SLOReport]
     summary: Summary
     warnings: list[str] = Field(default_factory=list)
+    changes_since_sent: list[ExcludedWindow] = Field(
+        default_factory=list,
+        description="Exclusion windows declared after this report was sent (it stays as sent)",
+    )
 
     def subject(self) -> str:
         """Mail subject, e.g. ``Availability report October 2026: 3 met, 1 missed, 1 without data``."""

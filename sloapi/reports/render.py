@@ -8,7 +8,14 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sloapi.reports.model import ComponentSummary, MonthReport, SLOReport, SpentLabel, SpentPeriod
+from sloapi.reports.model import (
+    ComponentSummary,
+    ExcludedWindow,
+    MonthReport,
+    SLOReport,
+    SpentLabel,
+    SpentPeriod,
+)
 
 CSV_COLUMNS = (
     "month",
@@ -144,11 +151,20 @@ def budget_spent_lines(slo: SLOReport, report: MonthReport) -> list[str]:
     return lines
 
 
+def excluded_line(window: ExcludedWindow, report: MonthReport) -> str:
+    """``2026-08-10 02:00 - 2026-08-10 03:00 (upgrade; alice)``."""
+    return (
+        f"{local_time(window.start, report)} - {local_time(window.end, report)} "
+        f"({window.reason}; {window.who})"
+    )
+
+
 def to_text(report: MonthReport) -> str:
     """A plain-text report (also the mail's text part)."""
     out = [report.subject(), "=" * len(report.subject()), ""]
     out.append(f"Time zone: {report.timezone}; generated {local_time(report.generated_at, report)}")
     out.extend(f"WARNING: {note}" for note in report.warnings)
+    out.extend(f"CHANGED SINCE SENT: exclusion {excluded_line(w, report)}" for w in report.changes_since_sent)
     summary = report.summary
     out += ["", f"{summary.headline()}."]
     if summary.worst_offenders:
@@ -179,5 +195,6 @@ def to_text(report: MonthReport) -> str:
                 f"({duration(inc.duration_seconds)}, {percent(inc.budget_consumed_ratio, 1)} of budget)"
             )
         out.extend(budget_spent_lines(slo, report))
+        out.extend(f"  excluded (maintenance): {excluded_line(w, report)}" for w in slo.excluded)
         out.extend(f"  WARNING: {note}" for note in slo.warnings)
     return "\n".join(out) + "\n"

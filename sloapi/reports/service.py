@@ -13,11 +13,13 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
+from sloapi.engine.exclusions import Exclusion
 from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
-from sloapi.reports.delivery import Outcome, RetryPolicy, deliver, due_retries, list_deliveries
+from sloapi.reports.delivery import SENT, Outcome, RetryPolicy, deliver, due_retries, list_deliveries
 from sloapi.reports.errors import AlreadyDeliveredError, MonthError
+from sloapi.reports.exclusions import exclusions_added
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
 from sloapi.reports.model import MonthReport
 from sloapi.reports.month import Month, last_closed_month, parse_month
@@ -66,6 +68,7 @@ class ReportService:
         mailer: Sends mail (default: SMTP from the settings).
         retry: SMTP retry policy.
         owner: This instance's name in delivery claims.
+        exclusions: The maintenance windows declared now (file and API), left out of the SLIs.
     """
 
     settings: Settings
@@ -76,6 +79,7 @@ class ReportService:
     mailer: Mailer | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    exclusions: Callable[[], Sequence[Exclusion]] = tuple
 
     @property
     def grace(self) -> timedelta:
@@ -94,6 +98,7 @@ class ReportService:
             incident_burn_rate=self.settings.report_incident_burn_rate,
             incident_merge_gap=timedelta(seconds=self.settings.report_incident_merge_gap_seconds),
             retention_start=retention,
+            exclusions=tuple(self.exclusions()),
         )
 
     def compute(self, month: Month) -> MonthReport:
@@ -113,7 +118,9 @@ class ReportService:
 
         A closed month (end + grace passed) is served from its newest snapshot, computed and
         kept on first use; ``refresh`` computes a new snapshot and keeps the old ones. A month
-        not yet final is computed live and not kept (snapshot id None).
+        not yet final is computed live and not kept (snapshot id None). An exclusion window
+        declared after the snapshot recomputes an unsent month; a sent one stays as sent and
+        lists the windows in ``changes_since_sent``.
         """
         now = self.clock()
         if not month.is_closed(now, self.grace):
@@ -121,7 +128,12 @@ class ReportService:
         with self.sessions() as session:
             found = None if refresh else store.latest_snapshot(session, month.key, month.tz)
         if found is not None:
-            return MonthReport.model_validate(found[1]), found[0]
+            kept = MonthReport.model_validate(found[1])
+            added = exclusions_added(kept, self.exclusions(), month)
+            if not added:
+                return kept, found[0]
+            if any(row.status == SENT for row in self.deliveries(month)):
+                return kept.model_copy(update={"changes_since_sent": added}), found[0]
         report = self.compute(month)
         with self.sessions() as session:
             snapshot_id = store.save_snapshot(

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from sloapi.errors import SpecError
+from sloapi.specs.exclusions import EXCLUSIONS_VERSION
 from sloapi.specs.model import SLOSpec
 from sloapi.specs.openslo import OPENSLO_VERSION, parse_openslo
 from sloapi.specs.sloth import SLOTH_VERSION, parse_sloth
@@ -36,7 +37,7 @@ def load_file(path: Path, display: str | None = None) -> list[SLOSpec]:
             specs.extend(parse_sloth(doc, name))
         elif doc.get("apiVersion") == OPENSLO_VERSION and doc.get("kind") == "SLO":
             specs.extend(parse_openslo(doc, name))
-        elif doc.get("apiVersion") == OPENSLO_VERSION:
+        elif doc.get("apiVersion") == OPENSLO_VERSION or doc.get("version") == EXCLUSIONS_VERSION:
             continue  # other OpenSLO kinds (Service, AlertPolicy...) carry nothing we use
         else:
             expected = f"version {SLOTH_VERSION} or apiVersion {OPENSLO_VERSION}"

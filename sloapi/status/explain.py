@@ -16,7 +16,6 @@ from sloapi.engine.figures import Span, safe_float, verdict
 from sloapi.engine.incidents import burn_incidents
 from sloapi.prometheus.batch import QueryBatch
 from sloapi.prometheus.breakdown import fetch_breakdown
-from sloapi.prometheus.fetch import fetch_steps
 from sloapi.specs.model import EventsSLI, SLOSpec, Window
 from sloapi.status.raw import StatusOptions, window_span
 
@@ -62,7 +61,7 @@ def compute_explain(
         PrometheusUnavailableError, QueryError: from the queries.
     """
     start, window_seconds, span = window_span(window, at)
-    steps = fetch_steps(batch, spec, start, at, options.step_seconds).arrays()
+    steps, span, excluded = options.steps(batch, spec, start, at, span)
     fig = steps.figures(spec.objective, Span(options.step_seconds, window_seconds, span, options.missing))
     incidents = burn_incidents(steps, spec.objective, threshold=threshold, merge_gap=merge_gap)
     periods = period_shares(steps, spec.objective, incidents, fig.consumed_ratio)
@@ -77,10 +76,13 @@ def compute_explain(
         "periods": [period_json(row) for row in periods],
         "breakdown_labels": [],
         "labels": None,
+        "excluded": excluded,
     }
     if isinstance(spec.sli, EventsSLI):
         fetched = fetch_breakdown(batch, spec, start, at, options.step_seconds)
-        groups = merge_constant_labels([(labels, values.to_numpy()) for labels, values in fetched])
+        groups = merge_constant_labels(
+            [(labels, values.reindex(steps.index).to_numpy(dtype=float)) for labels, values in fetched]
+        )
         result["breakdown_labels"] = sorted({k for g, _ in groups for k in g})
         rows = label_shares(steps, spec.objective, groups, fig.consumed_ratio)
         result["labels"] = [label_json(row) for row in rows]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,18 +16,6 @@ from sloapi.cli import main
 from sloapi.config import Settings
 from sloapi.main import create_app
 from stack.history import Prometheus
-
-
-@pytest.fixture(scope="module")
-def shop() -> ShopHistory:
-    """The shop's history, ending at the last whole hour before now minus one hour."""
-    return ShopHistory(end=int(time.time()) // 3600 * 3600 - 3600)
-
-
-@pytest.fixture(scope="module")
-def shop_prom(prometheus_history: Callable[..., Prometheus], shop: ShopHistory) -> Prometheus:
-    """A Prometheus serving the shop's history."""
-    return prometheus_history("sloapi-shop", shop.series())
 
 
 @pytest.fixture(scope="module")
