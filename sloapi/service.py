@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,16 +180,28 @@ class ServiceContext:
         windows = {spec.id: self.window_for(spec, window) for spec in specs}
         mode = self.settings.recording_rules
         # recorded series cover each spec's own rolling window only
+        # and know nothing of exclusion windows: an SLO with one in its window is computed raw
+        every = self.all_exclusions()
+        own = {spec.id: overlapping(every, spec.id, windows[spec.id], at) for spec in specs}
         rolling = [
-            spec for spec in specs if windows[spec.id].kind == "rolling" and windows[spec.id] == spec.window
+            spec
+            for spec in specs
+            if windows[spec.id].kind == "rolling" and windows[spec.id] == spec.window and not own[spec.id]
         ]
         by_id: dict[str, dict[str, Any]] = {}
         if mode != "never" and rolling:
             by_id = recorded_statuses(batch, rolling, at, require_rules=mode == "auto")
         for spec in specs:
             if spec.id not in by_id:
-                by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, self.options(spec.id))
+                options = replace(self.options(), exclusions=own[spec.id])
+                by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, options)
         return [by_id[spec.id] for spec in specs]
+
+
+def overlapping(every: list[Exclusion], slo_id: str, window: Window, at: datetime) -> tuple[Exclusion, ...]:
+    """The exclusions of `slo_id` that overlap `window` at `at`."""
+    start, _end = window.bounds(at)
+    return tuple(item for item in every if item.applies_to(slo_id) and item.end > start and item.start < at)
 
 
 def check_window_text(window: str | None) -> None:

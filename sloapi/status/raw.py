@@ -6,9 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from sloapi.engine.burn import (
     BURN_WINDOWS,
@@ -17,7 +20,7 @@ from sloapi.engine.burn import (
     projected_sli,
     time_to_exhaustion,
 )
-from sloapi.engine.exclusions import Exclusion, exclude
+from sloapi.engine.exclusions import Exclusion, exclude, excluded_steps
 from sloapi.engine.figures import (
     MissingPolicy,
     Span,
@@ -27,7 +30,7 @@ from sloapi.engine.figures import (
     safe_float,
     verdict,
 )
-from sloapi.engine.steps import StepArrays
+from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.errors import WindowError
 from sloapi.prometheus.batch import QueryBatch
 from sloapi.prometheus.decode import Sample
@@ -228,10 +231,13 @@ def compute_budget_series(
     window: Window,
     at: datetime,
     step_seconds: int,
+    exclusions: tuple[Exclusion, ...] = (),
 ) -> dict[str, Any]:
-    """The burn-down of `spec` over `window` ending at `at`: remaining budget and ideal line."""
+    """The burn-down of `spec` over `window` ending at `at`: remaining budget and ideal line
+    (steps of `exclusions` consume nothing)."""
     start, window_seconds, _span = window_span(window, at)
     steps = fetch_steps(batch, spec, start, at, step_seconds)
+    steps = without_excluded(steps, excluded_steps(steps.index, step_seconds, exclusions))
     frame = burn_down(
         spec.objective,
         errors=steps.errors,
@@ -255,6 +261,19 @@ def compute_budget_series(
         "step_seconds": step_seconds,
         "points": points,
     }
+
+
+def without_excluded(steps: StepSeries, mask: np.ndarray) -> StepSeries:
+    """`steps` with the masked steps' values made absent (they consume nothing)."""
+    if not mask.any():
+        return steps
+
+    def blank(values: pd.Series | None) -> pd.Series | None:
+        return None if values is None else values.mask(mask)
+
+    return replace(
+        steps, errors=blank(steps.errors), total=blank(steps.total), error_ratio=blank(steps.error_ratio)
+    )
 
 
 def pin(at: datetime | None, now: datetime) -> datetime:

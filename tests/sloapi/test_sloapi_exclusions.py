@@ -179,3 +179,20 @@ def test_file_exclusions_parse(tmp_path: Path) -> None:
     (item,) = load_exclusions(path)
     assert item.start == datetime(2026, 11, 10, 1, tzinfo=UTC) and item.slo_id is None
     assert item.source == f"{path}:3" and item.applies_to("anything")
+
+
+def test_burn_down_and_list_leave_the_window_out(
+    excluded_client: TestClient, deleted_client: TestClient
+) -> None:
+    status = excluded_client.get(f"{PATH}/status", params={"window": "3d"}).json()
+    points = excluded_client.get(f"{PATH}/budget", params={"window": "3d", "step": "1m"}).json()["points"]
+    want = deleted_client.get(f"{PATH}/budget", params={"window": "3d", "step": "1m"}).json()["points"]
+    assert points[-1]["remaining_ratio"] == pytest.approx(status["error_budget"]["remaining_ratio"], rel=1e-9)
+    assert [p["remaining_ratio"] for p in points] == pytest.approx(
+        [p["remaining_ratio"] for p in want], rel=1e-9
+    )
+    listed = excluded_client.get("/api/v1/slos", params={"window": "3d"}).json()["slos"]
+    assert listed[0]["error_budget"]["consumed_ratio"] == pytest.approx(
+        status["error_budget"]["consumed_ratio"], rel=1e-12
+    )
+    assert listed[0]["excluded"]["seconds"] == 1800

@@ -95,7 +95,10 @@ async def get_budget(
     step_seconds = parse_duration(step, "step")
     _start, window_seconds, _span = window_span(win, at)
     check_step(window_seconds, step_seconds)
-    return await run_in_threadpool(compute_budget_series, ctx.prom.batch(), spec, win, at, step_seconds)
+    exclusions = ctx.exclusions(spec.id)
+    return await run_in_threadpool(
+        compute_budget_series, ctx.prom.batch(), spec, win, at, step_seconds, exclusions
+    )
 
 
 @router.get("/{slo_id}/budget/explain", response_model=BudgetExplain)
