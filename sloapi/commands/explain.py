@@ -12,7 +12,7 @@ from typing import Any
 from sloapi.config import Settings
 from sloapi.engine.durations import parse_time
 from sloapi.engine.windows import parse_window
-from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError, WindowError
+from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError, UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient
 from sloapi.specs import load_dir
 from sloapi.status import StatusOptions, compute_explain, pin
@@ -49,12 +49,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         specs = {spec.id: spec for spec in load_dir(Path(settings.slos_dir))}
         if args.id not in specs:
-            raise WindowError(f"no SLO with id {args.id!r}")
+            raise UnknownSLOError(f"no SLO with id {args.id!r}")
         spec = specs[args.id]
         now = datetime.now(UTC)
         at = pin(parse_time(args.at, now), now)
         window = parse_window(args.window, settings.report_timezone) if args.window else spec.window
-    except (SpecError, WindowError) as exc:
+    except (SpecError, UnknownSLOError, WindowError) as exc:
         print(f"sloapi explain: {exc}", file=sys.stderr)
         return 2
     prom = PromClient.from_settings(settings)

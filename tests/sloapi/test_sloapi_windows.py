@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
+from slo_history import History
 
+from sloapi.config import Settings
 from sloapi.engine.durations import parse_duration, parse_time
 from sloapi.engine.windows import Window, parse_window
 from sloapi.errors import WindowError
+from sloapi.main import create_app
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -153,3 +160,70 @@ def test_calendar_window_in_the_default_zone() -> None:
     assert parse_window("month", "Europe/Paris").name == "month@Europe/Paris"
     assert parse_window("quarter@UTC", "Europe/Paris").name == "quarter"
     assert parse_window({"calendar": "quarter", "timezone": "Asia/Tokyo"}).name == "quarter@Asia/Tokyo"
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, prom_url: str, history: History) -> Iterator[TestClient]:
+    """The API on the shipped specs over the status history, clock at its end."""
+    settings = Settings(
+        slos_dir=REPO / "slos",
+        prometheus_url=prom_url,
+        database_url=f"sqlite:///{tmp_path_factory.mktemp('windows') / 'sloapi.db'}",
+        prometheus_timeout_seconds=60,
+    )  # type: ignore[call-arg]
+    now = datetime.fromtimestamp(history.end, UTC)
+    with TestClient(create_app(settings, clock=lambda: now)) as client:
+        yield client
+
+
+WINDOW_ROUTES = [
+    "/api/v1/slos",
+    "/api/v1/slos/web-availability/status",
+    "/api/v1/slos/web-availability/budget",
+    "/api/v1/slos/web-availability/budget/explain",
+]
+
+
+@pytest.mark.parametrize("path", WINDOW_ROUTES)
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        ({"window": "99999999999999999999d"}, "invalid window"),
+        ({"window": "30d@Nowhere/Zone"}, "invalid window"),
+        ({"window": "30d30d"}, "invalid window"),
+        ({"at": "0001-01-01T00:00:00Z"}, "invalid at"),
+        ({"at": "0"}, "invalid at"),
+    ],
+)
+def test_bad_input_is_a_clear_422(api: TestClient, path: str, params: dict[str, str], names: str) -> None:
+    response = api.get(path, params=params)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(names)
+
+
+def test_offsets_and_calendar_windows_over_http(api: TestClient, history: History) -> None:
+    at = datetime.fromtimestamp(history.end, UTC)
+    plus14 = at.astimezone(timezone(timedelta(hours=14))).isoformat()
+    raw = f"/api/v1/slos/web-availability/status?at={plus14}"  # `+` unescaped: arrives as a space
+    for response in (api.get("/api/v1/slos/web-availability/status", params={"at": plus14}), api.get(raw)):
+        assert response.status_code == 200, response.text
+        assert response.json()["at"] == at.isoformat()
+    for window in ("week", "month", "quarter", "month@Pacific/Kiritimati"):
+        status = api.get("/api/v1/slos/web-availability/status", params={"window": window}).json()
+        start, end = parse_window(window).bounds(at)
+        assert (status["window_start"], status["window_end"]) == (start.isoformat(), end.isoformat())
+        explain = api.get("/api/v1/slos/web-availability/budget/explain", params={"window": window}).json()
+        assert explain["consumed_ratio"] == pytest.approx(status["error_budget"]["consumed_ratio"], rel=1e-12)
+
+
+def test_explain_of_a_raw_slo(api: TestClient) -> None:
+    body = api.get("/api/v1/slos/pgbouncer-availability/budget/explain", params={"window": "30d"}).json()
+    status = api.get("/api/v1/slos/pgbouncer-availability/status", params={"window": "30d"}).json()
+    assert body["labels"] is None and body["breakdown_labels"] == []
+    assert body["consumed_ratio"] == pytest.approx(status["error_budget"]["consumed_ratio"], rel=1e-12)
+    assert sum(row["consumed_ratio"] for row in body["periods"]) == pytest.approx(
+        body["consumed_ratio"], rel=1e-9
+    )
+    # pgbouncer was down 15 minutes 7 days ago: one incident holding most of the budget
+    incidents = [row for row in body["periods"] if row["kind"] == "incident"]
+    assert incidents and max(row["share"] for row in incidents) > 0.5
