@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -196,6 +197,20 @@ class ServiceContext:
                 options = replace(self.options(), exclusions=own[spec.id])
                 by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, options)
         return [by_id[spec.id] for spec in specs]
+
+
+def declared_exclusions(
+    slos_dir: Path, sessions: sessionmaker[Session], known: set[str]
+) -> Callable[[], list[Exclusion]]:
+    """For commands: the exclusion files of `slos_dir` read now (raises SpecError) and a function
+    giving them with those stored through the API."""
+    declared = load_dir_exclusions(slos_dir, known)
+
+    def every() -> list[Exclusion]:
+        with sessions() as session:
+            return [*declared, *list_exclusions(session)]
+
+    return every
 
 
 def overlapping(every: list[Exclusion], slo_id: str, window: Window, at: datetime) -> tuple[Exclusion, ...]:

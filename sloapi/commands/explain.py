@@ -14,8 +14,11 @@ from sloapi.engine.durations import parse_time
 from sloapi.engine.windows import parse_window
 from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError, UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient
+from sloapi.service import declared_exclusions
 from sloapi.specs import load_dir
 from sloapi.status import StatusOptions, compute_explain, pin
+from sloapi.storage.db import make_engine, make_session_factory
+from sloapi.storage.migrate import upgrade
 
 
 def _percent(value: float) -> str:
@@ -57,15 +60,26 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except (SpecError, UnknownSLOError, WindowError) as exc:
         print(f"sloapi explain: {exc}", file=sys.stderr)
         return 2
+    engine = make_engine(settings.database_url)
     prom = PromClient.from_settings(settings)
-    options = StatusOptions(step_seconds=settings.raw_step_seconds, missing=settings.missing_data)
     try:
+        upgrade(engine)
+        every = declared_exclusions(Path(settings.slos_dir), make_session_factory(engine), set(specs))()
+        options = StatusOptions(
+            step_seconds=settings.raw_step_seconds,
+            missing=settings.missing_data,
+            exclusions=tuple(item for item in every if item.applies_to(spec.id)),
+        )
         result = compute_explain(prom.batch(), spec, window, at, options)
+    except SpecError as exc:
+        print(f"sloapi explain: {exc}", file=sys.stderr)
+        return 2
     except (PrometheusUnavailableError, QueryError) as exc:
         print(f"sloapi explain: {exc}", file=sys.stderr)
         return 1
     finally:
         prom.close()
+        engine.dispose()
     sys.stdout.write(json.dumps(result, indent=2) + "\n" if args.json else explain_text(result))
     return 0
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from sloapi.config import Settings
-from sloapi.engine.exclusions import Exclusion
 from sloapi.errors import PrometheusUnavailableError, QueryError, SpecError
 from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
@@ -19,10 +18,10 @@ from sloapi.reports.model import MonthReport
 from sloapi.reports.month import parse_month
 from sloapi.reports.render import to_csv, to_json, to_text
 from sloapi.reports.service import ReportService
+from sloapi.service import declared_exclusions
 from sloapi.specs import load_dir
 from sloapi.specs.exclusions import load_dir_exclusions
 from sloapi.storage.db import make_engine, make_session_factory
-from sloapi.storage.exclusions import list_exclusions
 from sloapi.storage.migrate import upgrade
 
 FORMATS = ("json", "html", "csv", "text")
@@ -81,12 +80,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         upgrade(engine)
         sessions = make_session_factory(engine)
-        declared = load_dir_exclusions(Path(settings.slos_dir), {spec.id for spec in specs})
-
-        def exclusions() -> list[Exclusion]:
-            with sessions() as session:
-                return [*declared, *list_exclusions(session)]
-
+        exclusions = declared_exclusions(Path(settings.slos_dir), sessions, {spec.id for spec in specs})
         service = ReportService(settings, specs, prom, sessions, exclusions=exclusions)
         try:
             month = service.parse(args.month)

@@ -113,8 +113,14 @@ def test_explain_over_a_calendar_window_and_bad_input(client: TestClient, shop: 
 
 
 def test_cli_explain(
-    shop_prom: Prometheus, shop: ShopHistory, slos: Path, capsys: pytest.CaptureFixture[str]
+    shop_prom: Prometheus,
+    shop: ShopHistory,
+    slos: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("SLOAPI_DATABASE_URL", f"sqlite:///{tmp_path / 'sloapi.db'}")
     args = ["explain", "shop-availability", "--slos", str(slos), "--prometheus-url", shop_prom.url]
     assert main([*args, "--window", "3d", "--at", str(shop.end), "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
@@ -124,3 +130,27 @@ def test_cli_explain(
     assert f"incident {iso(shop.outage[0])}" in text and "server=s2" in text
     assert main([*args, "--window", "30d@Nowhere/Zone"]) == 2
     assert "time zone applies to" in capsys.readouterr().err
+
+
+def test_cli_explain_leaves_declared_maintenance_out(
+    shop_prom: Prometheus,
+    shop: ShopHistory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLOAPI_DATABASE_URL", f"sqlite:///{tmp_path / 'sloapi.db'}")
+    (tmp_path / "shop.yml").write_text(SPEC, encoding="utf-8")
+    (tmp_path / "exclusions.yml").write_text(
+        f'version: "nines/exclusions/v1"\nexclusions:\n  - start: "{iso(shop.outage[0])}"\n'
+        f'    end: "{iso(shop.outage[1])}"\n    reason: s2 replaced\n    who: alice\n',
+        encoding="utf-8",
+    )
+    args = ["explain", "shop-availability", "--slos", str(tmp_path), "--prometheus-url", shop_prom.url]
+    assert main([*args, "--window", "3d", "--at", str(shop.end), "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert {"server": "s2"} not in [row["labels"] for row in body["labels"]]
+    assert body["excluded"]["seconds"] == 1800
+    (tmp_path / "exclusions.yml").write_text('version: "nines/exclusions/v1"\nexclusions:\n  - who: x\n')
+    assert main([*args, "--window", "3d"]) == 2
+    assert f"{tmp_path / 'exclusions.yml'}:3" in capsys.readouterr().err
