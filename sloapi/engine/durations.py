@@ -63,7 +63,7 @@ def format_duration(seconds: int) -> str:
     return "".join(parts)
 
 
-def _from_text(text: str) -> datetime:
+def _from_text(text: str, name: str) -> datetime:
     expected = "expected RFC 3339 with an offset (2026-11-01T00:00:00Z) or unix seconds"
     if _UNIX.fullmatch(text):
         return datetime.fromtimestamp(float(text), UTC)
@@ -73,14 +73,15 @@ def _from_text(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise WindowError(f"invalid at {text!r}: {expected}") from None
+        raise WindowError(f"invalid {name} {text!r}: {expected}") from None
     if value.tzinfo is None:
-        raise WindowError(f"invalid at {text!r}: no time zone offset ({expected})")
+        raise WindowError(f"invalid {name} {text!r}: no time zone offset ({expected})")
     return value
 
 
-def parse_time(text: str | float | int | None, now: datetime) -> datetime:
-    """Parse the time parameter `at`: RFC 3339 with an offset or unix seconds; None means `now`.
+def parse_time(text: str | float | int | None, now: datetime, name: str = "at") -> datetime:
+    """Parse a time parameter (`name`, default `at`): RFC 3339 with an offset or unix seconds;
+    None means `now`.
 
     Returns:
         An aware UTC datetime, not before `EARLIEST`.
@@ -94,10 +95,10 @@ def parse_time(text: str | float | int | None, now: datetime) -> datetime:
         if isinstance(text, int | float):
             value = datetime.fromtimestamp(float(text), UTC)
         else:
-            value = _from_text(text.strip())
+            value = _from_text(text.strip(), name)
         value = value.astimezone(UTC)
     except (OverflowError, OSError, ValueError):
-        raise WindowError(f"invalid at {text!r}: out of range") from None
+        raise WindowError(f"invalid {name} {text!r}: out of range") from None
     if value < EARLIEST:
-        raise WindowError(f"invalid at {text!r}: must not be before {EARLIEST.isoformat()}")
+        raise WindowError(f"invalid {name} {text!r}: must not be before {EARLIEST.isoformat()}")
     return value

@@ -35,9 +35,9 @@ def _moment(value: object, key: str, where: str) -> datetime:
             raise SpecError(where, None, f"{key}: no time zone offset")
         return value.astimezone(UTC)
     try:
-        return parse_time(str(value), datetime.now(UTC))
+        return parse_time(str(value), datetime.now(UTC), key)
     except WindowError as exc:
-        raise SpecError(where, None, f"{key}: {exc}") from None
+        raise SpecError(where, None, str(exc)) from None
 
 
 def parse_exclusion(raw: object, where: str, known: set[str] | None = None) -> list[Exclusion]:

@@ -153,7 +153,7 @@ def test_declared_through_the_api_retroactively(
     [
         ('start: "2026-11-10T03:00:00Z"\n    end: "2026-11-10T02:00:00Z"', "end must be after start"),
         ('start: "2026-11-10T02:00:00"\n    end: "2026-11-10T03:00:00Z"', "no time zone offset"),
-        ('start: "yesterday"\n    end: "2026-11-10T03:00:00Z"', "invalid at"),
+        ('start: "yesterday"\n    end: "2026-11-10T03:00:00Z"', "invalid start 'yesterday'"),
         ('start: "2026-11-10T02:00:00Z"\n    end: "2026-11-10T03:00:00Z"\n    slos: [nope]', "unknown SLO"),
         ('start: "2026-11-10T02:00:00Z"\n    end: "2026-11-10T03:00:00Z"\n    until: x', "unknown field"),
     ],

@@ -45,11 +45,9 @@ def declare(body: ExclusionIn, ctx: CtxDep, session: SessionDep) -> dict[str, An
         ctx.spec(body.slo_id)
     now = ctx.clock()
     try:
-        start, end = parse_time(body.start, now), parse_time(body.end, now)
+        start, end = parse_time(body.start, now, "start"), parse_time(body.end, now, "end")
     except WindowError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc).replace(" at ", " time ", 1)
-        ) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     if not start < end or (end - start).total_seconds() > MAX_DURATION_SECONDS:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "end must be after start, at most 10y later"
