@@ -12,9 +12,14 @@ from attribution_history import BUDGET, DAY, SPEC, ShopHistory
 from fastapi.testclient import TestClient
 
 from sloapi.config import Settings
+from sloapi.engine.exclusions import Exclusion
+from sloapi.engine.windows import Window
 from sloapi.errors import SpecError
 from sloapi.main import create_app
+from sloapi.prometheus import PromClient
+from sloapi.specs import load_dir
 from sloapi.specs.exclusions import load_exclusions
+from sloapi.status import compute_incidents
 from stack.history import Prometheus
 
 TOKEN = "s3cret"
@@ -196,3 +201,20 @@ def test_burn_down_and_list_leave_the_window_out(
         status["error_budget"]["consumed_ratio"], rel=1e-12
     )
     assert listed[0]["excluded"]["seconds"] == 1800
+
+
+def test_incidents_leave_the_window_out(shop_prom: Prometheus, shop: ShopHistory, tmp_path: Path) -> None:
+    (tmp_path / "shop.yml").write_text(SPEC, encoding="utf-8")
+    (spec,) = load_dir(tmp_path)
+    prom = PromClient.from_settings(Settings(prometheus_url=shop_prom.url))  # type: ignore[call-arg]
+    at = datetime.fromtimestamp(shop.end, UTC)
+    outage = Exclusion(
+        datetime.fromtimestamp(shop.outage[0], UTC), datetime.fromtimestamp(shop.outage[1], UTC), "r", "w"
+    )
+    try:
+        every = compute_incidents(prom.batch(), spec, Window("rolling", 3 * DAY), at)
+        kept = compute_incidents(prom.batch(), spec, Window("rolling", 3 * DAY), at, exclusions=(outage,))
+    finally:
+        prom.close()
+    assert [i.start.timestamp() for i in every] == [shop.outage[0], shop.burst[0]]
+    assert [(i.start.timestamp(), i.end.timestamp()) for i in kept] == [shop.burst]
