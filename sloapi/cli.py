@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from sloapi.commands import backtest, check, convert, report, rules, serve
+from sloapi.commands import backtest, check, convert, explain, report, rules, serve
 from sloapi.config import Settings
 
-SUBCOMMAND_MODULES = (check, convert, rules, serve, report, backtest)
+SUBCOMMAND_MODULES = (check, convert, rules, serve, report, explain, backtest)
 
 
 def common_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from sloapi.api.errors import install_error_handlers
-from sloapi.api.routes import admin, backtest, health, metrics, policy, reports, slos
+from sloapi.api.routes import admin, backtest, exclusions, health, metrics, policy, reports, slos
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
 from sloapi.prometheus import PromClient
@@ -23,6 +23,7 @@ log = logging.getLogger("sloapi")
 
 ROUTERS = (
     slos.router,
+    exclusions.router,
     policy.router,
     backtest.router,
     reports.router,

@@ -5,22 +5,25 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
-from sloapi.engine.durations import parse_duration
+from sloapi.engine.exclusions import Exclusion
 from sloapi.errors import UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient, QueryBatch
 from sloapi.reports.scheduler import ReportScheduler
 from sloapi.reports.service import ReportService, retry_policy
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
-from sloapi.status import StatusOptions, compute_status, recorded_statuses
+from sloapi.specs.exclusions import load_dir_exclusions
+from sloapi.status import StatusOptions, compute_explain, compute_status, recorded_statuses
 from sloapi.storage.db import make_engine, make_session_factory
+from sloapi.storage.exclusions import list_exclusions
 
 
 def utcnow() -> datetime:
@@ -39,6 +42,7 @@ class ServiceContext:
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime] = utcnow
     report_scheduler: ReportScheduler | None = None
+    file_exclusions: list[Exclusion] = field(default_factory=list)
     _recent: tuple[datetime, list[dict[str, Any]]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,6 +60,7 @@ class ServiceContext:
         return cls(
             settings=settings,
             specs=specs,
+            file_exclusions=load_dir_exclusions(settings.slos_dir, set(specs)),
             prom=prom or PromClient.from_settings(settings),
             db_engine=engine,
             sessions=make_session_factory(engine),
@@ -80,6 +85,7 @@ class ServiceContext:
             clock=self.clock,
             retry=retry_policy(self.settings),
             owner=f"{self.settings.instance_name}:{os.getpid()}",
+            exclusions=self.all_exclusions,
         )
 
     def start_report_scheduler(self) -> None:
@@ -89,8 +95,10 @@ class ServiceContext:
     def reload(self) -> int:
         """Re-read the spec directory (all or nothing); returns the number of SLOs."""
         specs = {spec.id: spec for spec in load_dir(self.settings.slos_dir)}
+        exclusions = load_dir_exclusions(self.settings.slos_dir, set(specs))
         with self._lock:
             self.specs = specs
+            self.file_exclusions = exclusions
         return len(specs)
 
     def spec(self, slo_id: str) -> SLOSpec:
@@ -104,24 +112,57 @@ class ServiceContext:
         except KeyError:
             raise UnknownSLOError(f"no SLO with id {slo_id!r}") from None
 
-    def options(self) -> StatusOptions:
-        """Computation options from the settings."""
-        return StatusOptions(step_seconds=self.settings.raw_step_seconds, missing=self.settings.missing_data)
+    def stored_exclusions(self) -> list[Exclusion]:
+        """The exclusion windows declared through the API."""
+        with self.sessions() as session:
+            return list_exclusions(session)
+
+    def all_exclusions(self) -> list[Exclusion]:
+        """Every exclusion window: declared in the spec directory or through the API."""
+        return [*self.file_exclusions, *self.stored_exclusions()]
+
+    def exclusions(self, slo_id: str) -> tuple[Exclusion, ...]:
+        """The exclusion windows of one SLO."""
+        return tuple(item for item in self.all_exclusions() if item.applies_to(slo_id))
+
+    def exclusions_changed(self) -> None:
+        """A window was declared: forget the statuses cached for `/metrics` (reports recompute
+        unsent months when next asked, see `ReportService.report`)."""
+        with self._lock:
+            self._recent = None
+
+    def options(self, slo_id: str | None = None) -> StatusOptions:
+        """Computation options from the settings (with `slo_id`'s exclusion windows)."""
+        return StatusOptions(
+            step_seconds=self.settings.raw_step_seconds,
+            missing=self.settings.missing_data,
+            exclusions=self.exclusions(slo_id) if slo_id else (),
+        )
 
     def window_for(self, spec: SLOSpec, window: str | None) -> Window:
-        """The window asked for, or the spec's own.
+        """The window asked for (calendar windows in the report time zone unless named), or the
+        spec's own.
 
         Raises:
             WindowError: invalid window text.
         """
         if window is None or window == "":
             return spec.window
-        return parse_window(window)
+        return parse_window(window, self.settings.report_timezone)
 
     def status(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
         """Status of one SLO from raw data."""
         spec = self.spec(slo_id)
-        return compute_status(self.prom.batch(), spec, self.window_for(spec, window), at, self.options())
+        return compute_status(
+            self.prom.batch(), spec, self.window_for(spec, window), at, self.options(spec.id)
+        )
+
+    def explain(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
+        """Where one SLO's budget went over the window (`compute_explain`)."""
+        spec = self.spec(slo_id)
+        return compute_explain(
+            self.prom.batch(), spec, self.window_for(spec, window), at, self.options(spec.id)
+        )
 
     def recent_statuses(self, max_age_seconds: float) -> list[dict[str, Any]]:
         """Every SLO's current status, reused while younger than `max_age_seconds` (for
@@ -143,24 +184,47 @@ class ServiceContext:
         windows = {spec.id: self.window_for(spec, window) for spec in specs}
         mode = self.settings.recording_rules
         # recorded series cover each spec's own rolling window only
+        # and know nothing of exclusion windows: an SLO with one in its window is computed raw
+        every = self.all_exclusions()
+        own = {spec.id: overlapping(every, spec.id, windows[spec.id], at) for spec in specs}
         rolling = [
-            spec for spec in specs if windows[spec.id].kind == "rolling" and windows[spec.id] == spec.window
+            spec
+            for spec in specs
+            if windows[spec.id].kind == "rolling" and windows[spec.id] == spec.window and not own[spec.id]
         ]
         by_id: dict[str, dict[str, Any]] = {}
         if mode != "never" and rolling:
             by_id = recorded_statuses(batch, rolling, at, require_rules=mode == "auto")
         for spec in specs:
             if spec.id not in by_id:
-                by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, self.options())
+                options = replace(self.options(), exclusions=own[spec.id])
+                by_id[spec.id] = compute_status(batch, spec, windows[spec.id], at, options)
         return [by_id[spec.id] for spec in specs]
+
+
+def declared_exclusions(
+    slos_dir: Path, sessions: sessionmaker[Session], known: set[str]
+) -> Callable[[], list[Exclusion]]:
+    """For commands: the exclusion files of `slos_dir` read now (raises SpecError) and a function
+    giving them with those stored through the API."""
+    declared = load_dir_exclusions(slos_dir, known)
+
+    def every() -> list[Exclusion]:
+        with sessions() as session:
+            return [*declared, *list_exclusions(session)]
+
+    return every
+
+
+def overlapping(every: list[Exclusion], slo_id: str, window: Window, at: datetime) -> tuple[Exclusion, ...]:
+    """The exclusions of `slo_id` that overlap `window` at `at`."""
+    start, _end = window.bounds(at)
+    return tuple(item for item in every if item.applies_to(slo_id) and item.end > start and item.start < at)
 
 
 def check_window_text(window: str | None) -> None:
     """Validate a window query parameter early (raises WindowError)."""
-    if window:
-        text = window.partition("@")[0]
-        if text not in ("month", "week"):
-            parse_duration(text)
+    if window is not None:
         parse_window(window)
 
 

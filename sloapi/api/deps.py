@@ -63,7 +63,11 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def get_at(
     ctx: CtxDep,
     at: Annotated[
-        str | None, Query(description="evaluation time, RFC 3339 or unix seconds; default now")
+        str | None,
+        Query(
+            description="evaluation time, RFC 3339 with an offset or unix seconds, "
+            "from 2000-01-01T00:00:00Z to now; default now"
+        ),
     ] = None,
 ) -> datetime:
     """The pinned evaluation time of a request (422 when unparsable or in the future)."""
@@ -83,7 +87,10 @@ AtDep = Annotated[datetime, Depends(get_at)]
 def get_window(
     window: Annotated[
         str | None,
-        Query(description="`30d`-style duration, `month` or `week` (optionally `@Zone`)"),
+        Query(
+            description="rolling `30d`-style duration (at most 10y), or calendar `week`, `month` or "
+            "`quarter` in the report time zone (or `@Area/City`)"
+        ),
     ] = None,
 ) -> str | None:
     """The window query parameter, validated (422 when invalid)."""

@@ -36,6 +36,24 @@ class DataQuality(BaseModel):
     no_traffic: bool = Field(description="samples, but zero events: neither met nor missed")
 
 
+class ExcludedWindowOut(BaseModel):
+    """An exclusion window overlapping the window of an answer."""
+
+    start: str
+    end: str
+    reason: str
+    who: str
+    slo_id: str | None = Field(description="null: every SLO")
+    source: str = Field(description="`file:line` or `api#id`")
+
+
+class Excluded(BaseModel):
+    """Maintenance left out of the SLI and the budget (docs/sloapi.md, "Exclusion windows")."""
+
+    seconds: float = Field(description="seconds of the window's steps left out")
+    windows: list[ExcludedWindowOut]
+
+
 class SLOStatus(BaseModel):
     """One SLO's status over one window at one pinned time."""
 
@@ -56,6 +74,7 @@ class SLOStatus(BaseModel):
     labels: dict[str, str]
     data: DataQuality
     source: Literal["raw", "rules"] = Field(description="raw data or the recording rules")
+    excluded: Excluded | None = Field(None, description="raw statuses: exclusion windows left out")
     verdict: Verdict | None = Field(
         None, description="met, missed, no_data or no_traffic (absent in snapshots kept before it)"
     )
@@ -189,3 +208,60 @@ class Deliveries(BaseModel):
 
     month: str
     deliveries: list[Delivery]
+
+
+class PeriodShareOut(BaseModel):
+    """One row of where the budget went over time: an incident, the rest, or missing data."""
+
+    kind: Literal["incident", "outside_incidents", "missing_data"]
+    start: str | None = Field(description="incident start, RFC 3339 (null for other rows)")
+    end: str | None = Field(description="incident end, RFC 3339 (null for other rows)")
+    peak_burn_rate: float | None = Field(description="the incident's highest step burn rate")
+    consumed_ratio: float = Field(description="share of the window's budget this row consumed")
+    share: float = Field(description="share of the consumed budget (rows add up to 1)")
+
+
+class LabelShareOut(BaseModel):
+    """One row of where the budget went by label values of the error query."""
+
+    labels: dict[str, str] = Field(description="label values (empty for the `other` row)")
+    other: bool = Field(description="the remainder the breakdown query does not account for")
+    error_events: float | None
+    consumed_ratio: float
+    share: float
+
+
+class BudgetExplain(BaseModel):
+    """Where one SLO's budget went over a window (docs/sloapi.md, "Budget attribution")."""
+
+    id: str
+    window: str
+    window_start: str
+    at: str
+    verdict: Verdict
+    consumed_ratio: float = Field(description="share of the budget consumed (the rows add up to it)")
+    incident_burn_rate_threshold: float = Field(description="burn rate an incident's steps reach")
+    periods: list[PeriodShareOut]
+    breakdown_labels: list[str] = Field(description="labels the error events are split by")
+    labels: list[LabelShareOut] | None = Field(description="event SLIs only; null for raw SLIs")
+    excluded: Excluded
+
+
+class ExclusionIn(BaseModel):
+    """A maintenance window to exclude from the SLI and the budget."""
+
+    start: str = Field(description="RFC 3339 with an offset, or unix seconds")
+    end: str = Field(description="RFC 3339 with an offset, or unix seconds; after start")
+    reason: str = Field(min_length=1, max_length=2000)
+    who: str = Field(min_length=1, max_length=255)
+    slo_id: str | None = Field(None, description="the SLO; null or absent: every SLO")
+
+
+class ExclusionOut(ExcludedWindowOut):
+    """A declared exclusion window (from the spec directory or the API)."""
+
+
+class ExclusionList(BaseModel):
+    """Every exclusion window, by start."""
+
+    exclusions: list[ExclusionOut]

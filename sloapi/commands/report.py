@@ -19,7 +19,9 @@ from sloapi.reports.model import MonthReport
 from sloapi.reports.month import parse_month
 from sloapi.reports.render import to_csv, to_json, to_text
 from sloapi.reports.service import ReportService
+from sloapi.service import declared_exclusions
 from sloapi.specs import load_dir
+from sloapi.specs.exclusions import load_dir_exclusions
 from sloapi.storage.db import make_engine, make_session_factory
 from sloapi.storage.migrate import upgrade
 
@@ -94,13 +96,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc), 2)
     try:
         specs = load_dir(Path(settings.slos_dir))
+        load_dir_exclusions(Path(settings.slos_dir), {spec.id for spec in specs})
     except SpecError as exc:
         return _fail(str(exc), 2)
     engine = make_engine(settings.database_url)
     prom = PromClient.from_settings(settings)
     try:
         upgrade(engine)
-        service = ReportService(settings, specs, prom, make_session_factory(engine))
+        sessions = make_session_factory(engine)
+        exclusions = declared_exclusions(Path(settings.slos_dir), sessions, {spec.id for spec in specs})
+        service = ReportService(settings, specs, prom, sessions, exclusions=exclusions)
         try:
             month = service.parse(args.month)
             report, _ = service.report(month, refresh=args.refresh, keep=args.send or args.refresh)

@@ -16,6 +16,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from sloapi.engine.attribution import label_shares, merge_constant_labels, period_shares
+from sloapi.engine.exclusions import Exclusion, exclude
 from sloapi.engine.figures import (
     Span,
     WindowFigures,
@@ -25,15 +27,20 @@ from sloapi.engine.figures import (
     verdict,
 )
 from sloapi.engine.grid import align_end, step_grid
+from sloapi.engine.incidents import Incident as BurnIncident
 from sloapi.engine.incidents import burn_incidents, cost_per_step
 from sloapi.engine.objective import Objective
 from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.reports.model import (
+    BudgetSpent,
     DailySLI,
     ErrorBudget,
+    ExcludedWindow,
     Incident,
     MonthChange,
     SLOReport,
+    SpentLabel,
+    SpentPeriod,
 )
 from sloapi.reports.month import Month
 
@@ -52,6 +59,8 @@ class SLOSeries:
         name: SLO name within the service.
         description: Free text.
         labels: Spec and SLO labels (``component`` feeds the per-component summary).
+        breakdown: Event SLIs: (label values, error events per step indexed by step end) of
+            each label set of the error query, for "where the budget went"; None: not fetched.
     """
 
     id: str
@@ -61,6 +70,7 @@ class SLOSeries:
     name: str = ""
     description: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    breakdown: tuple[tuple[dict[str, str], pd.Series], ...] | None = None
 
     @property
     def kind(self) -> str:
@@ -89,12 +99,15 @@ class ReportOptions:
         incident_burn_rate: A step burns fast when its burn rate reaches this.
         incident_merge_gap: Burning steps closer than this belong to one incident.
         retention_start: Oldest instant Prometheus still holds, when known.
+        exclusions: Maintenance windows left out of the SLI and the budget (those of each SLO
+            apply to it).
     """
 
     step: timedelta = timedelta(minutes=1)
     incident_burn_rate: float = 10.0
     incident_merge_gap: timedelta = timedelta(minutes=5)
     retention_start: datetime | None = None
+    exclusions: tuple[Exclusion, ...] = ()
 
 
 def month_grid(month: Month, step: timedelta, now: datetime) -> pd.DatetimeIndex:
@@ -191,6 +204,35 @@ def _warnings(month: Month, fig: WindowFigures, options: ReportOptions) -> list[
     return notes
 
 
+def _budget_spent(
+    series: SLOSeries,
+    arrays: StepArrays,
+    objective: Objective,
+    incidents: list[BurnIncident],
+    consumed_ratio: float,
+) -> BudgetSpent:
+    """Where the month's budget went: incidents and label values (`sloapi.engine.attribution`)."""
+    periods = [
+        SpentPeriod(
+            kind=row.kind,
+            start=row.incident.start if row.incident else None,
+            end=row.incident.end if row.incident else None,
+            consumed_ratio=row.consumed_ratio,
+            share=row.share,
+        )
+        for row in period_shares(arrays, objective, incidents, consumed_ratio)
+    ]
+    if series.breakdown is None or arrays.errors is None:
+        return BudgetSpent(periods=periods)
+    groups = merge_constant_labels(
+        [(labels, values.reindex(arrays.index).to_numpy(dtype=float)) for labels, values in series.breakdown]
+    )
+    labels = [SpentLabel(**vars(row)) for row in label_shares(arrays, objective, groups, consumed_ratio)]
+    return BudgetSpent(
+        periods=periods, breakdown_labels=sorted({k for g, _ in groups for k in g}), labels=labels
+    )
+
+
 def _change(sli: float | None, consumed: float, previous: SLOReport | None) -> MonthChange | None:
     if previous is None:
         return None
@@ -231,8 +273,9 @@ def compute_slo(
     objective = Objective.from_ratio(series.objective)
     step_seconds = int(options.step.total_seconds())
     grid = month_grid(month, options.step, now)
-    arrays = series.steps(grid, step_seconds).arrays()
-    fig = arrays.figures(objective, Span(step_seconds, month.seconds, len(grid) * step_seconds))
+    own = [item for item in options.exclusions if item.applies_to(series.id)]
+    arrays, span, removed = exclude(series.steps(grid, step_seconds).arrays(), own, len(grid) * step_seconds)
+    fig = arrays.figures(objective, Span(step_seconds, month.seconds, span))
     cost = cost_per_step(arrays, objective)
     incidents = burn_incidents(
         arrays,
@@ -261,6 +304,11 @@ def compute_slo(
         total_events=fig.total_events,
         error_events=fig.error_events,
         incidents=[Incident(**vars(incident)) for incident in incidents],
+        budget_spent=_budget_spent(series, arrays, objective, incidents, fig.consumed_ratio),
+        excluded=[
+            ExcludedWindow(**vars(item)) for item in own if item.end > month.start and item.start < month.end
+        ],
+        excluded_seconds=float(removed.sum()) * step_seconds,
         worst_day=min(judged, key=lambda day: (day.sli, day.date)) if judged else None,
         daily=daily,
         change=_change(fig.sli, fig.consumed_ratio, previous),

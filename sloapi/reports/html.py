@@ -9,7 +9,16 @@ from datetime import datetime
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sloapi.reports.model import MonthReport, SLOReport
-from sloapi.reports.render import component_line, duration, local_time, percent, verdict
+from sloapi.reports.render import (
+    component_line,
+    duration,
+    excluded_line,
+    label_name,
+    local_time,
+    percent,
+    period_name,
+    verdict,
+)
 
 _ENV = Environment(
     loader=PackageLoader("sloapi.reports", "templates"),
@@ -51,6 +60,9 @@ def to_html(report: MonthReport, chart_sources: Mapping[str, str] | None = None)
         component_line=component_line,
         colour=_colour,
         local=local,
+        period_name=lambda row: period_name(row, report),
+        label_name=label_name,
+        excluded_line=lambda window: excluded_line(window, report),
     )
 
 

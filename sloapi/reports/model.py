@@ -43,6 +43,46 @@ class Incident(_Model):
     peak_burn_rate: float
 
 
+class SpentPeriod(_Model):
+    """Where the budget went over time: one incident, the time outside incidents, or missing
+    data counted as bad."""
+
+    kind: str = Field(description="incident, outside_incidents or missing_data")
+    start: datetime | None = None
+    end: datetime | None = None
+    consumed_ratio: float = Field(description="Share of the month's budget")
+    share: float = Field(description="Share of the consumed budget (the rows add up to 1)")
+
+
+class SpentLabel(_Model):
+    """Where the budget went by label values of the error query (event SLIs)."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
+    other: bool = Field(False, description="What the breakdown does not account for")
+    error_events: float
+    consumed_ratio: float
+    share: float
+
+
+class BudgetSpent(_Model):
+    """Where the month's budget went (docs/sloapi.md, "Budget attribution")."""
+
+    periods: list[SpentPeriod] = Field(default_factory=list)
+    breakdown_labels: list[str] = Field(default_factory=list)
+    labels: list[SpentLabel] | None = Field(default=None, description="null for raw SLIs")
+
+
+class ExcludedWindow(_Model):
+    """A maintenance window excluded from the SLI and the budget (docs/sloapi.md)."""
+
+    start: datetime
+    end: datetime
+    reason: str
+    who: str
+    slo_id: str | None = Field(None, description="null: every SLO")
+    source: str = Field("", description="`file:line` or `api#id`")
+
+
 class DailySLI(_Model):
     """One local calendar day of the month."""
 
@@ -87,6 +127,9 @@ class SLOReport(_Model):
     total_events: float | None = None
     error_events: float | None = None
     incidents: list[Incident] = Field(default_factory=list)
+    budget_spent: BudgetSpent | None = Field(None, description="Where the budget went")
+    excluded: list[ExcludedWindow] = Field(default_factory=list, description="Maintenance windows left out")
+    excluded_seconds: float = Field(0.0, description="Seconds of the month left out by them")
     worst_day: DailySLI | None = None
     daily: list[DailySLI] = Field(default_factory=list)
     change: MonthChange | None = None
@@ -183,6 +226,10 @@ class MonthReport(_Model):
     warnings: list[str] = Field(default_factory=list)
     overrides: list[PolicyOverride] = Field(
         default_factory=list, description="error-budget gate overrides recorded in the month"
+    )
+    changes_since_sent: list[ExcludedWindow] = Field(
+        default_factory=list,
+        description="Exclusion windows declared after this report was sent (it stays as sent)",
     )
 
     def subject(self) -> str:

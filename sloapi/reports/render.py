@@ -8,7 +8,14 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sloapi.reports.model import ComponentSummary, MonthReport, SLOReport
+from sloapi.reports.model import (
+    ComponentSummary,
+    ExcludedWindow,
+    MonthReport,
+    SLOReport,
+    SpentLabel,
+    SpentPeriod,
+)
 
 CSV_COLUMNS = (
     "month",
@@ -111,11 +118,53 @@ def component_line(comp: ComponentSummary) -> str:
     return line if comp.sli is None else f"{line}; lowest SLI {percent(comp.sli)}"
 
 
+PERIOD_WORDS = {"outside_incidents": "outside incidents", "missing_data": "missing data counted as bad"}
+
+
+def period_name(row: SpentPeriod, report: MonthReport) -> str:
+    """``incident 2026-10-03 14:05 - 2026-10-03 14:35``, ``outside incidents``, ..."""
+    if row.start is None or row.end is None:
+        return PERIOD_WORDS.get(row.kind, row.kind)
+    return f"incident {local_time(row.start, report)} - {local_time(row.end, report)}"
+
+
+def label_name(row: SpentLabel) -> str:
+    """``server=s2, code=5xx``; ``other`` for the remainder; ``all`` without labels."""
+    if row.other:
+        return "other"
+    return ", ".join(f"{name}={value}" for name, value in row.labels.items()) or "all"
+
+
+def budget_spent_lines(slo: SLOReport, report: MonthReport) -> list[str]:
+    """The text report's "where the budget went" lines of one SLO (none when nothing was spent)."""
+    spent = slo.budget_spent
+    if spent is None or slo.error_budget.consumed_ratio <= 0:
+        return []
+    lines = ["  where the budget went:"]
+    if spent.labels:
+        lines.append(f"  (periods, then by {', '.join(spent.breakdown_labels) or 'error query'})")
+    rows: list[tuple[str, SpentPeriod | SpentLabel]] = [(period_name(r, report), r) for r in spent.periods]
+    rows += [(label_name(row), row) for row in spent.labels or []]
+    for name, row in rows:
+        used = f"{percent(row.consumed_ratio, 1)} of the budget"
+        lines.append(f"    {name}: {used} ({percent(row.share, 1)} of what was used)")
+    return lines
+
+
+def excluded_line(window: ExcludedWindow, report: MonthReport) -> str:
+    """``2026-08-10 02:00 - 2026-08-10 03:00 (upgrade; alice)``."""
+    return (
+        f"{local_time(window.start, report)} - {local_time(window.end, report)} "
+        f"({window.reason}; {window.who})"
+    )
+
+
 def to_text(report: MonthReport) -> str:
     """A plain-text report (also the mail's text part)."""
     out = [report.subject(), "=" * len(report.subject()), ""]
     out.append(f"Time zone: {report.timezone}; generated {local_time(report.generated_at, report)}")
     out.extend(f"WARNING: {note}" for note in report.warnings)
+    out.extend(f"CHANGED SINCE SENT: exclusion {excluded_line(w, report)}" for w in report.changes_since_sent)
     summary = report.summary
     out += ["", f"{summary.headline()}."]
     if summary.worst_offenders:
@@ -151,5 +200,7 @@ def to_text(report: MonthReport) -> str:
                 f"  incident {local_time(inc.start, report)} - {local_time(inc.end, report)} "
                 f"({duration(inc.duration_seconds)}, {percent(inc.budget_consumed_ratio, 1)} of budget)"
             )
+        out.extend(budget_spent_lines(slo, report))
+        out.extend(f"  excluded (maintenance): {excluded_line(w, report)}" for w in slo.excluded)
         out.extend(f"  WARNING: {note}" for note in slo.warnings)
     return "\n".join(out) + "\n"

@@ -13,11 +13,13 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
+from sloapi.engine.exclusions import Exclusion
 from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
 from sloapi.reports.compute import ReportOptions
 from sloapi.reports.delivery import (
     ALREADY_SENT,
+    SENT,
     Claim,
     Outcome,
     RetryPolicy,
@@ -28,6 +30,7 @@ from sloapi.reports.delivery import (
     send_claimed,
 )
 from sloapi.reports.errors import AlreadyDeliveredError, MonthError
+from sloapi.reports.exclusions import exclusions_added
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
 from sloapi.reports.model import MonthReport, PolicyOverride
 from sloapi.reports.month import Month, last_closed_month, parse_month
@@ -86,6 +89,7 @@ class ReportService:
         mailer: Sends mail (default: SMTP from the settings).
         retry: SMTP retry policy.
         owner: This instance's name in delivery claims.
+        exclusions: The maintenance windows declared now (file and API), left out of the SLIs.
     """
 
     settings: Settings
@@ -96,6 +100,7 @@ class ReportService:
     mailer: Mailer | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    exclusions: Callable[[], Sequence[Exclusion]] = tuple
 
     @property
     def grace(self) -> timedelta:
@@ -114,6 +119,7 @@ class ReportService:
             incident_burn_rate=self.settings.report_incident_burn_rate,
             incident_merge_gap=timedelta(seconds=self.settings.report_incident_merge_gap_seconds),
             retention_start=retention,
+            exclusions=tuple(self.exclusions()),
         )
 
     def compute(self, month: Month) -> MonthReport:
@@ -138,7 +144,9 @@ class ReportService:
         A closed month (end + grace passed) is served from its newest snapshot; without one it is
         computed, and kept when ``keep`` (mailing keeps it; reads do not, so a read has no side
         effect and the id is None). ``refresh`` computes a new snapshot and keeps the old ones. A
-        month not yet final is computed live and never kept (snapshot id None).
+        month not yet final is computed live and never kept (snapshot id None). An exclusion
+        window declared after the snapshot recomputes an unsent month (kept under the same rule);
+        a sent one stays as sent and lists the windows in ``changes_since_sent``.
         """
         now = self.clock()
         if not month.is_closed(now, self.grace):
@@ -146,7 +154,12 @@ class ReportService:
         with self.sessions() as session:
             found = None if refresh else store.latest_snapshot(session, month.key, month.tz)
         if found is not None:
-            return MonthReport.model_validate(found[1]), found[0]
+            kept = MonthReport.model_validate(found[1])
+            added = exclusions_added(kept, self.exclusions(), month)
+            if not added:
+                return kept, found[0]
+            if any(row.status == SENT for row in self.deliveries(month)):
+                return kept.model_copy(update={"changes_since_sent": added}), found[0]
         report = self.compute(month)
         if not keep and not refresh:
             return report, None

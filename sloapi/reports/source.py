@@ -14,9 +14,10 @@ from sloapi.engine.grid import align_end
 from sloapi.engine.steps import StepSeries
 from sloapi.errors import QueryError
 from sloapi.prometheus import PromClient, fetch_steps
+from sloapi.prometheus.breakdown import fetch_breakdown
 from sloapi.reports.compute import SLOSeries
 from sloapi.reports.month import Month
-from sloapi.specs.model import SLOSpec
+from sloapi.specs.model import EventsSLI, SLOSpec
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,10 @@ class MonthData:
     warnings: list[str]
 
 
-def to_series(spec: SLOSpec, steps: StepSeries) -> SLOSeries:
-    """A fetched ``StepSeries`` as the report maths' input."""
+def to_series(
+    spec: SLOSpec, steps: StepSeries, breakdown: list[tuple[dict[str, str], pd.Series]] | None = None
+) -> SLOSeries:
+    """A fetched ``StepSeries`` (and the error query's breakdown) as the report maths' input."""
     if steps.kind == "ratio":
         frame = pd.DataFrame({"error_ratio": steps.error_ratio}, index=steps.index)
     else:
@@ -43,6 +46,7 @@ def to_series(spec: SLOSpec, steps: StepSeries) -> SLOSeries:
         name=spec.name,
         description=spec.description,
         labels=dict(spec.labels),
+        breakdown=None if breakdown is None else tuple(breakdown),
     )
 
 
@@ -50,8 +54,13 @@ def _fetch_one(
     prom: PromClient, spec: SLOSpec, month: Month, end: datetime, step_seconds: int
 ) -> SLOSeries | str:
     """One SLO's month, or a warning when Prometheus rejects its query."""
+    batch = prom.batch()
     try:
-        return to_series(spec, fetch_steps(prom, spec, month.start, end, step_seconds))
+        steps = fetch_steps(batch, spec, month.start, end, step_seconds)
+        breakdown = None
+        if isinstance(spec.sli, EventsSLI):
+            breakdown = fetch_breakdown(batch, spec, month.start, end, step_seconds)
+        return to_series(spec, steps, breakdown)
     except QueryError as exc:
         log.warning("report %s: %s: %s", month.key, spec.id, exc)
         return f"{spec.id}: Prometheus rejected its query: {exc.reason}"

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from sloapi.errors import InvalidSpecsError, SpecError
+from sloapi.specs.exclusions import EXCLUSIONS_VERSION
 from sloapi.specs.fields import Issues
 from sloapi.specs.model import SLOSpec
 from sloapi.specs.openslo import OPENSLO_V1ALPHA, OPENSLO_VERSION, parse_openslo, parse_openslo_v1alpha
@@ -39,6 +40,8 @@ EXPECTED = (
 def _parser(doc: Mapping[str, Any]) -> Parser | str | None:
     """The parser of a document, None to skip it, or the reason it is not recognised."""
     if "version" in doc and "apiVersion" not in doc:
+        if doc["version"] == EXCLUSIONS_VERSION:
+            return None  # exclusion windows beside the specs (`sloapi.specs.exclusions`)
         return parse_sloth if doc["version"] == SLOTH_VERSION else f"unknown version {doc['version']!r}"
     api, kind = str(doc.get("apiVersion")), str(doc.get("kind"))
     if (api, kind) in _BY_API:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sloapi.engine.durations import format_duration, parse_duration
 from sloapi.engine.objective import Objective
 from sloapi.engine.policy import BudgetPolicy
-from sloapi.errors import WindowError
+from sloapi.engine.windows import Window, parse_window
 
 WINDOW_PLACEHOLDER = "{{.window}}"
+
+__all__ = ["WINDOW_PLACEHOLDER", "AlertSpec", "EventsSLI", "RawSLI", "SLOSpec", "Window", "parse_window"]
 
 
 @dataclass(frozen=True)
@@ -30,73 +28,6 @@ class RawSLI:
     """A raw SLI: a PromQL error ratio in [0, 1], with `{{.window}}`."""
 
     error_ratio_query: str
-
-
-@dataclass(frozen=True)
-class Window:
-    """The window an SLO is measured over.
-
-    Attributes:
-        kind: `rolling` (the last `seconds`), or calendar `month` / `week` in `timezone`.
-        seconds: the rolling length; unused for calendar windows.
-        timezone: IANA time zone of calendar windows.
-    """
-
-    kind: Literal["rolling", "month", "week"] = "rolling"
-    seconds: int = 30 * 86400
-    timezone: str = "UTC"
-
-    @property
-    def name(self) -> str:
-        """`30d`, `month` or `week` (with `@Zone` unless UTC)."""
-        if self.kind == "rolling":
-            return format_duration(self.seconds)
-        return self.kind if self.timezone == "UTC" else f"{self.kind}@{self.timezone}"
-
-    def bounds(self, at: datetime) -> tuple[datetime, datetime]:
-        """The full window containing `at`: (start, end); end is `at` for rolling windows."""
-        if self.kind == "rolling":
-            return at - timedelta(seconds=self.seconds), at
-        tz = ZoneInfo(self.timezone)
-        local = at.astimezone(tz)
-        if self.kind == "month":
-            start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-            year, month = divmod(start.year * 12 + start.month, 12)
-            end = start.replace(year=year, month=month + 1)
-        else:
-            day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-            start = day - timedelta(days=day.weekday())
-            end = start + timedelta(days=7)
-        return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
-
-    def length_seconds(self, at: datetime) -> int:
-        """The full window's length in seconds (a calendar month's real length)."""
-        start, end = self.bounds(at)
-        return int((end - start).total_seconds())
-
-
-def parse_window(value: object, timezone: str = "UTC") -> Window:
-    """Parse a window: a duration (`30d`), `month`, `week`, `month@Europe/Paris`, or a mapping.
-
-    Raises:
-        WindowError: with the reason.
-    """
-    if isinstance(value, dict):
-        kind = value.get("calendar")
-        if kind is None and "rolling" in value:
-            return Window("rolling", parse_duration(str(value["rolling"])))
-        return parse_window(str(kind), str(value.get("timezone", timezone)))
-    if not isinstance(value, str) or not value:
-        raise WindowError(f"invalid window {value!r}")
-    text, _, zone = value.partition("@")
-    zone = zone or timezone
-    if text in ("month", "week"):
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise WindowError(f"unknown time zone {zone!r}") from None
-        return Window(text, 0, zone)  # type: ignore[arg-type]
-    return Window("rolling", parse_duration(text))
 
 
 @dataclass(frozen=True)
@@ -133,6 +64,8 @@ class SLOSpec:
         source: the file it was read from.
         policy: the error-budget policy (nines extension; defaults documented in
             `sloapi.engine.policy`).
+        breakdown: labels of the error query the budget attribution splits by (empty: the
+            usual HTTP labels, see `sloapi.prometheus.breakdown.DEFAULT_BREAKDOWN`).
     """
 
     id: str
@@ -147,6 +80,7 @@ class SLOSpec:
     recipients: tuple[str, ...] = ()
     source: str = ""
     policy: BudgetPolicy = field(default_factory=BudgetPolicy)
+    breakdown: tuple[str, ...] = ()
 
     @property
     def objective_percent(self) -> Decimal:

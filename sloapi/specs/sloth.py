@@ -2,7 +2,8 @@
 
 Both carry the same service, labels and SLOs; the resource (`apiVersion: sloth.slok.dev/v1`)
 spells its SLI and alert keys in camelCase (`errorQuery`, `pageAlert`). Our extensions `window`,
-`timezone`, `recipients`, `policy` (also per service) and `alerting.min_events` are accepted in both.
+`timezone`, `recipients`, `breakdown`, `policy` (also per service) and `alerting.min_events` are
+accepted in both.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ SLO_KEYS = (
     "timezone",
     "recipients",
     "policy",
+    "breakdown",
 )
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,15 @@ def _reported(
     except SpecError as exc:
         issues.add(node, key, slo, "", exc.reason)
         return fallback
+
+
+def _breakdown(value: object, file: str, slo: str) -> tuple[str, ...]:
+    """Our `breakdown` extension: the error query's labels the budget attribution splits by."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and _LABEL.fullmatch(v) for v in value):
+        raise SpecError(file, slo, "breakdown must be a list of label names")
+    return tuple(value)
 
 
 def _alert_block(
@@ -204,6 +216,14 @@ def _slo(
             slo_id,
             base_policy,
             lambda: parse_policy(raw.get("policy"), base_policy, issues.file, slo_id),
+        ),
+        breakdown=_reported(
+            issues,
+            raw,
+            "breakdown",
+            slo_id,
+            (),
+            lambda: _breakdown(raw.get("breakdown"), issues.file, slo_id),
         ),
     )
     return spec if len(issues.errors) == before and name else None

@@ -3,9 +3,10 @@
 
 Public: `compute_status` (one SLO, raw data), `recorded_statuses` (many SLOs from the recording
 rules), `compute_budget_series` (burn-down), `compute_incidents` (fast-burn periods),
-`StatusOptions`, `pin`, `check_step`, `window_span`.
+`compute_explain` (where the budget went), `StatusOptions`, `pin`, `check_step`, `window_span`.
 """
 
+from sloapi.status.explain import compute_explain
 from sloapi.status.incidents import compute_incidents
 from sloapi.status.raw import (
     StatusOptions,
@@ -22,6 +23,7 @@ __all__ = [
     "StatusOptions",
     "check_step",
     "compute_budget_series",
+    "compute_explain",
     "compute_incidents",
     "compute_status",
     "pin",

@@ -6,9 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from sloapi.engine.burn import (
     BURN_WINDOWS,
@@ -17,6 +20,7 @@ from sloapi.engine.burn import (
     projected_sli,
     time_to_exhaustion,
 )
+from sloapi.engine.exclusions import Exclusion, exclude, excluded_steps
 from sloapi.engine.figures import (
     MissingPolicy,
     Span,
@@ -26,6 +30,7 @@ from sloapi.engine.figures import (
     safe_float,
     verdict,
 )
+from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.errors import WindowError
 from sloapi.prometheus.batch import QueryBatch
 from sloapi.prometheus.decode import Sample
@@ -35,10 +40,28 @@ from sloapi.specs.model import SLOSpec, Window
 
 @dataclass(frozen=True)
 class StatusOptions:
-    """How to compute: raw step and missing-data policy."""
+    """How to compute: raw step, missing-data policy and the SLO's exclusion windows."""
 
     step_seconds: int = 60
     missing: MissingPolicy = "ignore"
+    exclusions: tuple[Exclusion, ...] = ()
+
+    def steps(
+        self, batch: QueryBatch, spec: SLOSpec, start: datetime, at: datetime, span_seconds: float
+    ) -> tuple[StepArrays, float, dict[str, Any]]:
+        """The SLO's cleaned steps over `(start, at]` without the excluded ones, the span they
+        are expected to cover, and the `excluded` object of the answers."""
+        raw = fetch_steps(batch, spec, start, at, self.step_seconds).arrays()
+        steps, span, mask = exclude(raw, self.exclusions, span_seconds)
+        return steps, span, excluded_json(self.exclusions, start, at, int(mask.sum()) * self.step_seconds)
+
+
+def excluded_json(
+    exclusions: tuple[Exclusion, ...], start: datetime, at: datetime, seconds: float
+) -> dict[str, Any]:
+    """The exclusion windows overlapping `(start, at]` and the seconds they removed."""
+    windows = [item.as_json() for item in exclusions if item.end > start and item.start < at]
+    return {"seconds": seconds, "windows": windows}
 
 
 def _sum(samples: list[Sample]) -> float | None:
@@ -132,10 +155,8 @@ def compute_status(
     if window.kind == "rolling" and window_seconds < options.step_seconds:
         raise WindowError(f"window {window.name} is shorter than the step")
     burn_futures = submit_burn_queries(batch, spec, at)
-    steps = fetch_steps(batch, spec, start, at, options.step_seconds)
-    fig = steps.arrays().figures(
-        spec.objective, Span(options.step_seconds, window_seconds, span, options.missing)
-    )
+    steps, span, excluded = options.steps(batch, spec, start, at, span)
+    fig = steps.figures(spec.objective, Span(options.step_seconds, window_seconds, span, options.missing))
     burn_rates = collect_burn_rates(spec, burn_futures)
     result = status_json(
         spec,
@@ -156,6 +177,7 @@ def compute_status(
             projected_sli(fig.error_ratio, span, window_seconds, current_ratio)
         )
     result["source"] = "raw"
+    result["excluded"] = excluded
     return result
 
 
@@ -209,10 +231,13 @@ def compute_budget_series(
     window: Window,
     at: datetime,
     step_seconds: int,
+    exclusions: tuple[Exclusion, ...] = (),
 ) -> dict[str, Any]:
-    """The burn-down of `spec` over `window` ending at `at`: remaining budget and ideal line."""
+    """The burn-down of `spec` over `window` ending at `at`: remaining budget and ideal line
+    (steps of `exclusions` consume nothing)."""
     start, window_seconds, _span = window_span(window, at)
     steps = fetch_steps(batch, spec, start, at, step_seconds)
+    steps = without_excluded(steps, excluded_steps(steps.index, step_seconds, exclusions))
     frame = burn_down(
         spec.objective,
         errors=steps.errors,
@@ -236,6 +261,19 @@ def compute_budget_series(
         "step_seconds": step_seconds,
         "points": points,
     }
+
+
+def without_excluded(steps: StepSeries, mask: np.ndarray) -> StepSeries:
+    """`steps` with the masked steps' values made absent (they consume nothing)."""
+    if not mask.any():
+        return steps
+
+    def blank(values: pd.Series | None) -> pd.Series | None:
+        return None if values is None else values.mask(mask)
+
+    return replace(
+        steps, errors=blank(steps.errors), total=blank(steps.total), error_ratio=blank(steps.error_ratio)
+    )
 
 
 def pin(at: datetime | None, now: datetime) -> datetime:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from attribution_history import ShopHistory
 from slo_history import History
 
 from stack.history import Prometheus, Series, backfill, start_prometheus
@@ -69,3 +70,16 @@ def history() -> History:
 def prom_url(prometheus_history: Callable[..., Prometheus], history: History) -> str:
     """URL of a Prometheus serving `history`."""
     return prometheus_history("sloapi-status", history.series()).url
+
+
+@pytest.fixture(scope="session")
+def shop() -> ShopHistory:
+    """The shop's history (attribution_history.py), ending at the last whole hour before now
+    minus one hour."""
+    return ShopHistory(end=int(time.time()) // 3600 * 3600 - 3600)
+
+
+@pytest.fixture(scope="session")
+def shop_prom(prometheus_history: Callable[..., Prometheus], shop: ShopHistory) -> Prometheus:
+    """A Prometheus serving the shop's history."""
+    return prometheus_history("sloapi-shop", shop.series())

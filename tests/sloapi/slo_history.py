@@ -15,6 +15,15 @@ SCRAPE = 30
 DAY = 86400
 
 
+def counter(per_minute: np.ndarray, times: np.ndarray, start: int) -> np.ndarray:
+    """Counter values at `times` for events spread evenly over each minute from `start`."""
+    cumulative = np.concatenate([[0.0], np.cumsum(per_minute)])
+    idx = (times - start) // 60
+    frac = ((times - start) % 60) / 60.0
+    nxt = np.minimum(idx, len(per_minute) - 1)
+    return cumulative[np.minimum(idx, len(per_minute))] + frac * per_minute[nxt] * (idx < len(per_minute))
+
+
 @dataclass
 class History:
     """Per-minute truth for the test series, ending at `end` (a multiple of 3600)."""
@@ -62,13 +71,7 @@ class History:
         return times[(times <= g0) | (times >= g1)]
 
     def _counter(self, per_minute: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Counter values at `times` for events spread evenly over each minute."""
-        start = self.end - self.days * DAY
-        cumulative = np.concatenate([[0.0], np.cumsum(per_minute)])
-        idx = (times - start) // 60
-        frac = ((times - start) % 60) / 60.0
-        nxt = np.minimum(idx, len(per_minute) - 1)
-        return cumulative[np.minimum(idx, len(per_minute))] + frac * per_minute[nxt] * (idx < len(per_minute))
+        return counter(per_minute, times, self.end - self.days * DAY)
 
     def series(self) -> list[tuple[str, str, dict[str, str], list[tuple[float, float | None]]]]:
         """The OpenMetrics series for `prometheus_history`."""

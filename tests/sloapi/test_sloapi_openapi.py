@@ -28,7 +28,7 @@ def test_every_route_documents_its_answer() -> None:
             if not any(media.get("schema") for media in content.values()):
                 undocumented.append(f"{method.upper()} {path}")
     assert undocumented == []
-    assert len(spec["paths"]) == 16
+    assert len(spec["paths"]) == 18
     gate = spec["paths"]["/api/v1/gate"]["post"]["responses"]
     assert gate["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/GateAnswer")
 
@@ -38,7 +38,7 @@ def test_status_schema_names_every_field() -> None:
     assert set(schemas["SLOStatus"]["properties"]) == {
         "id", "service", "name", "objective", "objective_percent", "window", "window_start",
         "window_end", "at", "sli", "error_budget", "burn_rates", "time_to_exhaustion_seconds",
-        "projected_sli", "labels", "data", "source", "verdict",
+        "projected_sli", "labels", "data", "source", "verdict", "excluded",
     }  # fmt: skip
     assert set(schemas["DataQuality"]["properties"]) == {
         "coverage_ratio", "status", "missing_steps", "no_traffic",

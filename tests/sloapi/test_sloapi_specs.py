@@ -129,7 +129,7 @@ def test_extensions_window_and_recipients(tmp_path: Path) -> None:
         ("objective: 99.9", "objective: 0", "objective 0 is outside (0, 100)"),
         ("[{{.window}}]))\n        total", "[5m]))\n        total", "error_query does not contain"),
         ('service: "myservice"', "service: ''", "service is missing"),
-        ("window: 30d", "window: 30x", "window: invalid duration"),
+        ("window: 30d", "window: 30x", "window: invalid window"),
     ],
 )
 def test_invalid_specs_name_file_slo_and_reason(tmp_path: Path, old: str, new: str, reason: str) -> None:

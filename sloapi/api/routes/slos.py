@@ -10,7 +10,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import AtDep, CtxDep, SessionDep, WindowDep, require_token
-from sloapi.api.schemas import BudgetSeries, SLODetail, SLOList, SLOStatus, SnapshotList, StoredStatus
+from sloapi.api.schemas import (
+    BudgetExplain,
+    BudgetSeries,
+    SLODetail,
+    SLOList,
+    SLOStatus,
+    SnapshotList,
+    StoredStatus,
+)
 from sloapi.engine.durations import parse_duration
 from sloapi.specs import EventsSLI, SLOSpec
 from sloapi.status import check_step, compute_budget_series, window_span
@@ -84,10 +92,24 @@ async def get_budget(
     """
     spec = ctx.spec(slo_id)
     win = ctx.window_for(spec, window)
-    step_seconds = parse_duration(step)
+    step_seconds = parse_duration(step, "step")
     _start, window_seconds, _span = window_span(win, at)
     check_step(window_seconds, step_seconds)
-    return await run_in_threadpool(compute_budget_series, ctx.prom.batch(), spec, win, at, step_seconds)
+    exclusions = ctx.exclusions(spec.id)
+    return await run_in_threadpool(
+        compute_budget_series, ctx.prom.batch(), spec, win, at, step_seconds, exclusions
+    )
+
+
+@router.get("/{slo_id}/budget/explain", response_model=BudgetExplain)
+async def explain_budget(slo_id: str, ctx: CtxDep, at: AtDep, window: WindowDep = None) -> dict[str, Any]:
+    """Where the budget went: its incidents and, for event SLIs, the error query's label values,
+    each with its share of the consumed budget (rows add up to it).
+
+    Statuses: 200, 404, 422 (bad window or time), 503.
+    """
+    ctx.spec(slo_id)
+    return await run_in_threadpool(ctx.explain, slo_id, window, at)
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from sloapi.storage import audit, models, report_tables  # noqa: F401  (registers the tables on Base.metadata)
+from sloapi.storage import audit, exclusions, models, report_tables  # noqa: F401  (registers the tables on Base.metadata)
 from sloapi.storage.db import Base, make_engine
 
 config = context.config
