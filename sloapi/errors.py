@@ -40,3 +40,11 @@ class PrometheusUnavailableError(SloapiError):
 
 class QueryError(SloapiError):
     """Prometheus rejected a query (bad PromQL, too many points)."""
+
+
+class DeadlineExceededError(PrometheusUnavailableError):
+    """The request's deadline passed before Prometheus (or the store) answered."""
+
+
+class StoreUnavailableError(SloapiError):
+    """The database could not be reached or lost the connection; the message says why."""

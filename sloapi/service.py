@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
+from sloapi.deadline import Deadline
 from sloapi.engine.durations import parse_duration
 from sloapi.errors import UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient, QueryBatch
@@ -19,6 +20,7 @@ from sloapi.reports.scheduler import ReportScheduler
 from sloapi.reports.service import ReportService
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
 from sloapi.status import StatusOptions, compute_status, recorded_statuses
+from sloapi.status.limits import check_window_bounds
 from sloapi.storage.db import make_engine, make_session_factory
 
 
@@ -69,14 +71,16 @@ class ServiceContext:
         self.prom.close()
         self.db_engine.dispose()
 
-    def reports(self) -> ReportService:
-        """The report service over the shared objects (specs as currently loaded)."""
+    def reports(self, deadline: Deadline | None = None) -> ReportService:
+        """The report service over the shared objects (specs as currently loaded); its
+        Prometheus reads end by `deadline` (none: each by the client's timeout)."""
         return ReportService(
             settings=self.settings,
             specs=list(self.specs.values()),
             prom=self.prom,
             sessions=self.sessions,
             clock=self.clock,
+            deadline=deadline,
         )
 
     def start_report_scheduler(self) -> None:
@@ -105,20 +109,38 @@ class ServiceContext:
         """Computation options from the settings."""
         return StatusOptions(step_seconds=self.settings.raw_step_seconds, missing=self.settings.missing_data)
 
-    def window_for(self, spec: SLOSpec, window: str | None) -> Window:
+    def deadline(self) -> Deadline:
+        """A new request's deadline (`request_deadline_seconds` from now)."""
+        return Deadline.after(self.settings.request_deadline_seconds)
+
+    def window_for(
+        self, spec: SLOSpec, window: str | None, at: datetime | None = None, deadline: Deadline | None = None
+    ) -> Window:
         """The window asked for, or the spec's own.
 
+        A window asked for must fit `max_window` and, when `at` is given, Prometheus's retention
+        (the spec's own window is always computed: its coverage shows what the retention lacks).
+
         Raises:
-            WindowError: invalid window text.
+            WindowError: invalid window text, or a window beyond a limit (named).
         """
         if window is None or window == "":
             return spec.window
-        return parse_window(window)
+        parsed = parse_window(window)
+        check_window_bounds(parsed, at or self.clock(), self.settings.max_window_seconds())
+        if at is not None:
+            check_window_bounds(
+                parsed, at, self.settings.max_window_seconds(), self.prom.retention_start(at, deadline)
+            )
+        return parsed
 
-    def status(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
-        """Status of one SLO from raw data."""
+    def status(
+        self, slo_id: str, window: str | None, at: datetime, deadline: Deadline | None = None
+    ) -> dict[str, Any]:
+        """Status of one SLO from raw data, by `deadline`."""
         spec = self.spec(slo_id)
-        return compute_status(self.prom.batch(), spec, self.window_for(spec, window), at, self.options())
+        win = self.window_for(spec, window, at, deadline)
+        return compute_status(self.prom.batch(deadline), spec, win, at, self.options())
 
     def recent_statuses(self, max_age_seconds: float) -> list[dict[str, Any]]:
         """Every SLO's current status, reused while younger than `max_age_seconds` (for
@@ -128,16 +150,18 @@ class ServiceContext:
             cached = self._recent
         if cached is not None and 0 <= (now - cached[0]).total_seconds() < max_age_seconds:
             return list(cached[1])
-        statuses = self.statuses(None, now.replace(microsecond=0))
+        statuses = self.statuses(None, now.replace(microsecond=0), self.deadline())
         with self._lock:
             self._recent = (now, statuses)
         return statuses
 
-    def statuses(self, window: str | None, at: datetime) -> list[dict[str, Any]]:
+    def statuses(
+        self, window: str | None, at: datetime, deadline: Deadline | None = None
+    ) -> list[dict[str, Any]]:
         """Status of every SLO: from recording rules where they exist (per settings), else raw."""
         specs = list(self.specs.values())
-        batch = self.prom.batch()
-        windows = {spec.id: self.window_for(spec, window) for spec in specs}
+        batch = self.prom.batch(deadline)
+        windows = {spec.id: self.window_for(spec, window, at, deadline) for spec in specs}
         mode = self.settings.recording_rules
         # recorded series cover each spec's own rolling window only
         rolling = [
