@@ -6,7 +6,8 @@ Metrics (gauges, labels `slo_id`, `service`, `slo`, `window`):
 `sloapi_slo_objective_ratio`, `sloapi_slo_sli_ratio`, `sloapi_slo_error_budget_remaining_ratio`,
 `sloapi_slo_error_budget_remaining_seconds`, `sloapi_slo_burn_rate` (+ `burn_window`),
 `sloapi_slo_time_to_exhaustion_seconds` (+Inf when not burning), `sloapi_slo_data_coverage_ratio`; and
-`sloapi_prometheus_up` (1 when the figures could be computed), `sloapi_slos` (SLOs loaded).
+`sloapi_prometheus_up` (1 when the figures could be computed at their last computation: it lags an
+outage by up to the cache age), `sloapi_slos` (SLOs loaded).
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ class SLOFiguresCollector(Collector):
                     fams["burn"].add_metric([*labels, window], float(rate))
         yield from fams.values()
         up = GaugeMetricFamily(
-            "sloapi_prometheus_up", "1 when the SLO figures could be computed from Prometheus."
+            "sloapi_prometheus_up",
+            "1 when the SLO figures could be computed from Prometheus at their last computation; "
+            "figures are reused for SLOAPI_METRICS_CACHE_SECONDS, so this lags an outage by as much.",
         )
         up.add_metric([], 1.0 if self.up else 0.0)
         yield up
