@@ -41,7 +41,7 @@ def _seconds(stamp: float) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
         return "Prometheus timed out"
     if isinstance(exc, requests.ConnectionError):
         return "Prometheus is unreachable"
@@ -132,7 +132,7 @@ class PromClient:
         try:
             response = self._session.get(f"{self.url}{path}", params=params, timeout=timeout)
         except requests.RequestException as exc:
-            if isinstance(exc, requests.Timeout) and deadline.expired():
+            if deadline.expired():  # a read timeout after the retry comes as a ConnectionError
                 raise deadline.error("Prometheus did not answer in time") from None
             raise PrometheusUnavailableError(_reason(exc)) from None
         if response.status_code in (400, 422):
