@@ -20,7 +20,7 @@ from sloapi.reports.scheduler import ReportScheduler
 from sloapi.reports.service import ReportService
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
 from sloapi.status import StatusOptions, compute_status, recorded_statuses
-from sloapi.status.limits import check_window_bounds
+from sloapi.status.limits import check_window_bounds, check_window_start
 from sloapi.storage.db import make_engine, make_session_factory
 
 
@@ -125,10 +125,13 @@ class ServiceContext:
             WindowError: invalid window text, or a window beyond a limit (named).
         """
         if window is None or window == "":
+            if at is not None:
+                check_window_start(spec.window, at)
             return spec.window
         parsed = parse_window(window)
         check_window_bounds(parsed, at or self.clock(), self.settings.max_window_seconds())
         if at is not None:
+            check_window_start(parsed, at)
             check_window_bounds(
                 parsed, at, self.settings.max_window_seconds(), self.prom.retention_start(at, deadline)
             )

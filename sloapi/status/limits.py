@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sloapi.engine.durations import format_duration
 from sloapi.errors import WindowError
 from sloapi.specs.model import Window
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LONGEST_CALENDAR = timedelta(days=31)
 
 
 def check_window_bounds(
@@ -33,4 +36,19 @@ def check_window_bounds(
         raise WindowError(
             f"window {window.name} starts before the oldest data Prometheus keeps ({oldest}, "
             f"its retention of {kept}): ask for a shorter window"
+        )
+
+
+def check_window_start(window: Window, at: datetime) -> None:
+    """Refuse a window that starts before 1970 (Prometheus holds nothing there, and dates that
+    early overflow the step grid). Checked without date arithmetic that could overflow.
+
+    Raises:
+        WindowError: naming the window and `at`.
+    """
+    length = window.seconds if window.kind == "rolling" else LONGEST_CALENDAR.total_seconds()
+    if (at - EPOCH).total_seconds() < length:
+        raise WindowError(
+            f"window {window.name} at {at.isoformat()} starts before 1970-01-01, "
+            "where Prometheus holds no data"
         )
