@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sloapi.prometheus.access import Access
@@ -114,22 +114,19 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("default_window", "max_window")
+    @field_validator("default_window", "max_window", "prometheus_max_query_range")
     @classmethod
-    def _check_window(cls, value: str) -> str:
+    def _check_duration(cls, value: str | None, info: ValidationInfo) -> str | None:
         from sloapi.engine.durations import parse_duration
+        from sloapi.errors import WindowError
 
-        parse_duration(value)
-        return value
-
-    @field_validator("prometheus_max_query_range")
-    @classmethod
-    def _check_range(cls, value: str | None) -> str | None:
-        from sloapi.engine.durations import parse_duration
-
-        if value:
+        if value is None or (value == "" and info.field_name == "prometheus_max_query_range"):
+            return None  # an empty optional limit is no limit
+        try:
             parse_duration(value)
-        return value or None
+        except WindowError as exc:  # a ValueError names the setting in pydantic's message
+            raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _check_bounds(self) -> Settings:
