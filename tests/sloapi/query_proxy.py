@@ -8,6 +8,7 @@ records the parameters of every forwarded request.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from stack.throwaway import free_port
@@ -70,15 +72,24 @@ def _handler(upstream: str, prefix: str, required: Mapping[str, str], log: Proxy
 
 
 @contextmanager
-def query_proxy(upstream: str, prefix: str, required: Mapping[str, str]) -> Iterator[tuple[str, ProxyLog]]:
-    """Run the proxy; yields (its base URL including the prefix, its log)."""
+def query_proxy(
+    upstream: str, prefix: str, required: Mapping[str, str], tls: tuple[Path, Path] | None = None
+) -> Iterator[tuple[str, ProxyLog]]:
+    """Run the proxy (over TLS with `tls` = (certificate, key) files); yields (its base URL
+    including the prefix, its log)."""
     log = ProxyLog()
     port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(upstream.rstrip("/"), prefix, required, log))
+    scheme = "http"
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}{prefix}", log
+        yield f"{scheme}://127.0.0.1:{port}{prefix}", log
     finally:
         server.shutdown()
         server.server_close()

@@ -140,3 +140,37 @@ def test_victoriametrics_cluster_prefix_with_tenant_header(victoria: tuple[str, 
         finally:
             bare.close()
     assert log.refused == 1
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _private_ca(base: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a server certificate for 127.0.0.1 it signed: (ca, cert, key)."""
+    ca, ca_key, cert, key = base / "ca.pem", base / "ca.key", base / "cert.pem", base / "cert.key"
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
+             "-days", "2", "-subj", "/CN=nines test CA")  # fmt: skip
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(base / "cert.csr"),
+             "-subj", "/CN=127.0.0.1")  # fmt: skip
+    (base / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
+    _openssl("x509", "-req", "-in", str(base / "cert.csr"), "-CA", str(ca), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(base / "san.ext"))  # fmt: skip
+    return ca, cert, key
+
+
+def test_tls_backend_verified_with_the_ca_file(tmp_path: Path, prom_url: str, history: History) -> None:
+    ca, cert, key = _private_ca(tmp_path)
+    at = datetime.fromtimestamp(history.end, UTC)
+    with query_proxy(prom_url, "/prometheus", TENANT, tls=(cert, key)) as (url, log):
+        assert url.startswith("https://")
+        trusted = PromClient(url, access=Access(headers=TENANT, ca_file=ca))
+        untrusted = PromClient(url, access=Access(headers=TENANT))
+        try:
+            assert trusted.instant("sum(pgbouncer_up)", at)[0].value == 1.0
+            assert untrusted.ready() is False  # the system's CAs do not know this one
+        finally:
+            trusted.close()
+            untrusted.close()
+    assert log.refused == 0
+    assert [path for path, _ in log.forwarded] == ["/api/v1/query"]
