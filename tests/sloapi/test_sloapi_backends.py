@@ -155,7 +155,8 @@ def _private_ca(base: Path) -> tuple[Path, Path, Path]:
              "-subj", "/CN=127.0.0.1")  # fmt: skip
     (base / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
     _openssl("x509", "-req", "-in", str(base / "cert.csr"), "-CA", str(ca), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(base / "san.ext"))  # fmt: skip
+             "-CAcreateserial", "-out", str(cert), "-days", "2",
+             "-extfile", str(base / "san.ext"))  # fmt: skip
     return ca, cert, key
 
 
