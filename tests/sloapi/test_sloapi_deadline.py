@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import start_history
 from fastapi.testclient import TestClient
 from test_sloapi_status import make_settings
 
 from sloapi.deadline import Deadline
 from sloapi.errors import DeadlineExceededError
 from sloapi.main import create_app
-from stack.history import Prometheus
+from stack.history import Prometheus, start_prometheus
 
 DEADLINE = 2.0
 MARGIN = 1.5
@@ -33,7 +32,10 @@ ROUTES = [
 @pytest.fixture()
 def frozen_prometheus(tmp_path: Path) -> Iterator[Prometheus]:
     """A throwaway Prometheus of its own (it gets frozen), always resumed and stopped."""
-    prom = start_history(tmp_path / "prom")
+    (tmp_path / "data").mkdir()
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  evaluation_interval: 30s\n", encoding="utf-8")
+    prom = start_prometheus(config, tmp_path / "data", tmp_path / "prometheus.log")
     try:
         yield prom
     finally:
