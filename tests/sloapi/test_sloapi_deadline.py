@@ -54,6 +54,7 @@ def test_frozen_prometheus_gives_503_within_the_deadline(
     with TestClient(create_app(settings, clock=lambda: now)) as client:
         for path in [*ROUTES, month]:
             assert client.get(path).status_code == 200, path
+        assert "\nsloapi_prometheus_up 1.0\n" in client.get("/metrics").text
         os.kill(frozen_prometheus.process.pid, signal.SIGSTOP)
         try:
             for path in [*ROUTES, month]:
@@ -63,10 +64,15 @@ def test_frozen_prometheus_gives_503_within_the_deadline(
                 assert answer.status_code == 503, path
                 assert "SLOAPI_REQUEST_DEADLINE_SECONDS" in answer.json()["detail"], path
                 assert took < DEADLINE + MARGIN, (path, took)
+            began = time.monotonic()
+            metrics = client.get("/metrics").text  # figures cached, Prometheus asked afresh
+            assert "\nsloapi_prometheus_up 0.0\n" in metrics
+            assert time.monotonic() - began < DEADLINE + MARGIN
         finally:
             os.kill(frozen_prometheus.process.pid, signal.SIGCONT)
         for path in [*ROUTES, month]:
             assert client.get(path).status_code == 200, path
+        assert "\nsloapi_prometheus_up 1.0\n" in client.get("/metrics").text
 
 
 def test_deadline_counts_down_and_names_the_setting() -> None:

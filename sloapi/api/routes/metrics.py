@@ -6,8 +6,8 @@ Metrics (gauges, labels `slo_id`, `service`, `slo`, `window`):
 `sloapi_slo_objective_ratio`, `sloapi_slo_sli_ratio`, `sloapi_slo_error_budget_remaining_ratio`,
 `sloapi_slo_error_budget_remaining_seconds`, `sloapi_slo_burn_rate` (+ `burn_window`),
 `sloapi_slo_time_to_exhaustion_seconds` (+Inf when not burning), `sloapi_slo_data_coverage_ratio`; and
-`sloapi_prometheus_up` (1 when the figures could be computed at their last computation: it lags an
-outage by up to the cache age), `sloapi_slos` (SLOs loaded).
+`sloapi_prometheus_up` (1 when Prometheus answered a trivial query at this scrape, within 5 s, and the
+figures could be computed), `sloapi_slos` (SLOs loaded).
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import CtxDep
 from sloapi.api.telemetry import RequestMetrics
+from sloapi.deadline import Deadline
 from sloapi.errors import SloapiError
 
 router = APIRouter(tags=["metrics"])
 log = logging.getLogger("sloapi")
+READY_SECONDS = 5.0  # longest wait of the scrape's own check of Prometheus
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LABELS = ["slo_id", "service", "slo", "window"]
 
@@ -82,8 +84,8 @@ class SLOFiguresCollector(Collector):
         yield from fams.values()
         up = GaugeMetricFamily(
             "sloapi_prometheus_up",
-            "1 when the SLO figures could be computed from Prometheus at their last computation; "
-            "figures are reused for SLOAPI_METRICS_CACHE_SECONDS, so this lags an outage by as much.",
+            "1 when Prometheus answered at this scrape and the SLO figures could be computed "
+            "(figures are reused for up to SLOAPI_METRICS_CACHE_SECONDS).",
         )
         up.add_metric([], 1.0 if self.up else 0.0)
         yield up
@@ -111,7 +113,10 @@ async def metrics(ctx: CtxDep, request: Request) -> Response:
     Prometheus is unreachable)."""
     try:
         statuses = await run_in_threadpool(ctx.recent_statuses, ctx.settings.metrics_cache_seconds)
-        up = True
+        # figures may come from the cache: ask Prometheus now so `up` does not lag an outage
+        up = await run_in_threadpool(
+            ctx.prom.ready, Deadline.after(min(READY_SECONDS, ctx.deadline().seconds))
+        )
     except SloapiError as exc:
         log.warning("metrics: %s", exc)
         statuses, up = [], False
