@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from pydantic import ValidationError
 
@@ -30,6 +31,7 @@ def common_parser() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The full parser with every registered subcommand."""
     parser = argparse.ArgumentParser(prog="sloapi", description="nines SLO service")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = common_parser()
     for module in SUBCOMMAND_MODULES:
@@ -50,9 +52,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _version() -> str:
+    try:
+        return metadata.version("nines")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 on invalid input or settings)."""
+    """Entry point; returns the exit code (2 on invalid input or settings; `sloapi` alone prints
+    the help and exits 0)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)

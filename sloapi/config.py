@@ -13,8 +13,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sloapi.prometheus.access import Access
+
+#: Steps of one SLO over the longest window (memory of one request grows with it).
+MAX_STEPS_PER_WINDOW = 1_000_000
 
 
 def _read_secret_file(path: Path | None, setting: str) -> str | None:
@@ -45,6 +50,18 @@ class Settings(BaseSettings):
     prometheus_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     prometheus_max_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     max_points_per_query: Annotated[int, Field(ge=10, le=11_000)] = 11_000
+    # Prometheus-compatible backends (Thanos, Mimir, VictoriaMetrics cluster): the URL may carry a
+    # path prefix; JSON headers, e.g. {"X-Scope-OrgID": "tenant-1"}; secrets only from files
+    prometheus_headers: dict[str, str] = Field(default_factory=dict)
+    prometheus_basic_auth_user: str | None = None
+    prometheus_basic_auth_password_file: Path | None = None
+    prometheus_bearer_token_file: Path | None = None
+    prometheus_ca_file: Path | None = None
+    prometheus_max_query_range: str | None = None
+
+    # Bounds of one request
+    request_deadline_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    max_window: str = "400d"
 
     # Engine
     default_window: str = "30d"
@@ -128,13 +145,73 @@ class Settings(BaseSettings):
 
         return check_base(value)
 
-    @field_validator("default_window")
+    @field_validator("default_window", "max_window", "prometheus_max_query_range")
     @classmethod
-    def _check_window(cls, value: str) -> str:
+    def _check_duration(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from sloapi.engine.durations import parse_duration
+        from sloapi.errors import WindowError
+
+        if value is None or (value == "" and info.field_name == "prometheus_max_query_range"):
+            return None  # an empty optional limit is no limit
+        try:
+            parse_duration(value)
+        except WindowError as exc:  # a ValueError names the setting in pydantic's message
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> Settings:
         from sloapi.engine.durations import parse_duration
 
-        parse_duration(value)
-        return value
+        steps = parse_duration(self.max_window) // self.raw_step_seconds
+        if steps > MAX_STEPS_PER_WINDOW:
+            raise ValueError(
+                f"SLOAPI_MAX_WINDOW {self.max_window} at SLOAPI_RAW_STEP_SECONDS {self.raw_step_seconds} "
+                f"allows {steps} steps per query, more than {MAX_STEPS_PER_WINDOW}"
+            )
+        if self.prometheus_bearer_token_file and self.prometheus_basic_auth_user:
+            raise ValueError(
+                "set SLOAPI_PROMETHEUS_BEARER_TOKEN_FILE or SLOAPI_PROMETHEUS_BASIC_AUTH_USER, not both"
+            )
+        return self
+
+    def max_window_seconds(self) -> int:
+        """The longest window a request may ask for, in seconds."""
+        from sloapi.engine.durations import parse_duration
+
+        return parse_duration(self.max_window)
+
+    def max_query_range_seconds(self) -> int | None:
+        """The longest range of one Prometheus range request, or None (no limit)."""
+        from sloapi.engine.durations import parse_duration
+
+        return parse_duration(self.prometheus_max_query_range) if self.prometheus_max_query_range else None
+
+    def prometheus_access(self) -> Access:
+        """Headers, credentials (read from their files now) and CA of the Prometheus API.
+
+        Raises:
+            ValueError: a file cannot be read, or a password file lacks its user (named).
+        """
+        basic = None
+        if self.prometheus_basic_auth_user:
+            password = _read_secret_file(
+                self.prometheus_basic_auth_password_file, "SLOAPI_PROMETHEUS_BASIC_AUTH_PASSWORD_FILE"
+            )
+            basic = (self.prometheus_basic_auth_user, password or "")
+        elif self.prometheus_basic_auth_password_file:
+            raise ValueError(
+                "SLOAPI_PROMETHEUS_BASIC_AUTH_PASSWORD_FILE needs SLOAPI_PROMETHEUS_BASIC_AUTH_USER"
+            )
+        token = _read_secret_file(self.prometheus_bearer_token_file, "SLOAPI_PROMETHEUS_BEARER_TOKEN_FILE")
+        if self.prometheus_ca_file is not None and not self.prometheus_ca_file.is_file():
+            raise ValueError(f"SLOAPI_PROMETHEUS_CA_FILE: {self.prometheus_ca_file} is not a file")
+        return Access(
+            headers=dict(self.prometheus_headers),
+            basic_auth=basic,
+            bearer_token=token,
+            ca_file=self.prometheus_ca_file,
+        )
 
     def token(self) -> str | None:
         """The API token for mutating endpoints (from `api_token` or `api_token_file`), or None."""

@@ -69,3 +69,11 @@ class QueryError(SloapiError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"Prometheus rejected the query: {reason}")
+
+
+class DeadlineExceededError(PrometheusUnavailableError):
+    """The request's deadline passed before Prometheus (or the store) answered."""
+
+
+class StoreUnavailableError(SloapiError):
+    """The database could not be reached or lost the connection; the message says why."""

@@ -14,6 +14,7 @@ from sloapi.api.routes import admin, backtest, exclusions, health, metrics, poli
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
 from sloapi.prometheus import PromClient
+from sloapi.prometheus.access import mask_http_url
 from sloapi.service import ServiceContext, utcnow
 from sloapi.site.app import router as site_router
 from sloapi.storage.db import mask_url
@@ -49,10 +50,11 @@ def create_app(
         cfg = settings or get_settings()
         ctx = ServiceContext.build(cfg, clock=clock, prom=prom)
         log.info(
-            "sloapi: %d SLOs from %s, Prometheus %s, database %s",
+            "sloapi: %d SLOs from %s, Prometheus %s (%s), database %s",
             len(ctx.specs),
             cfg.slos_dir,
-            cfg.prometheus_url,
+            mask_http_url(cfg.prometheus_url),
+            ctx.prom.access.describe(),
             mask_url(cfg.database_url),
         )
         try:

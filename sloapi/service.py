@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
+from sloapi.deadline import Deadline
 from sloapi.engine.exclusions import Exclusion
 from sloapi.errors import UnknownSLOError, WindowError
 from sloapi.prometheus import PromClient, QueryBatch
@@ -22,6 +23,7 @@ from sloapi.reports.service import ReportService, retry_policy
 from sloapi.specs import SLOSpec, Window, load_dir, parse_window
 from sloapi.specs.exclusions import load_dir_exclusions
 from sloapi.status import StatusOptions, compute_explain, compute_status, recorded_statuses
+from sloapi.status.limits import check_window_bounds, check_window_start
 from sloapi.storage.db import make_engine, make_session_factory
 from sloapi.storage.exclusions import list_exclusions
 
@@ -75,8 +77,9 @@ class ServiceContext:
         self.prom.close()
         self.db_engine.dispose()
 
-    def reports(self) -> ReportService:
-        """The report service over the shared objects (specs as currently loaded)."""
+    def reports(self, deadline: Deadline | None = None) -> ReportService:
+        """The report service over the shared objects (specs as currently loaded); its
+        Prometheus reads end by `deadline` (none: each by the client's timeout)."""
         return ReportService(
             settings=self.settings,
             specs=list(self.specs.values()),
@@ -86,6 +89,7 @@ class ServiceContext:
             retry=retry_policy(self.settings),
             owner=f"{self.settings.instance_name}:{os.getpid()}",
             exclusions=self.all_exclusions,
+            deadline=deadline,
         )
 
     def start_report_scheduler(self) -> None:
@@ -139,30 +143,50 @@ class ServiceContext:
             exclusions=self.exclusions(slo_id) if slo_id else (),
         )
 
-    def window_for(self, spec: SLOSpec, window: str | None) -> Window:
+    def deadline(self) -> Deadline:
+        """A new request's deadline (`request_deadline_seconds` from now)."""
+        return Deadline.after(self.settings.request_deadline_seconds)
+
+    def window_for(
+        self, spec: SLOSpec, window: str | None, at: datetime | None = None, deadline: Deadline | None = None
+    ) -> Window:
         """The window asked for (calendar windows in the report time zone unless named), or the
         spec's own.
 
+        A window asked for must fit `max_window` and, when `at` is given, Prometheus's retention
+        (the spec's own window is always computed: its coverage shows what the retention lacks).
+
         Raises:
-            WindowError: invalid window text.
+            WindowError: invalid window text, or a window beyond a limit (named).
         """
         if window is None or window == "":
+            if at is not None:
+                check_window_start(spec.window, at)
             return spec.window
-        return parse_window(window, self.settings.report_timezone)
+        parsed = parse_window(window, self.settings.report_timezone)
+        check_window_bounds(parsed, at or self.clock(), self.settings.max_window_seconds())
+        if at is not None:
+            check_window_start(parsed, at)
+            check_window_bounds(
+                parsed, at, self.settings.max_window_seconds(), self.prom.retention_start(at, deadline)
+            )
+        return parsed
 
-    def status(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
-        """Status of one SLO from raw data."""
+    def status(
+        self, slo_id: str, window: str | None, at: datetime, deadline: Deadline | None = None
+    ) -> dict[str, Any]:
+        """Status of one SLO from raw data, by `deadline`."""
         spec = self.spec(slo_id)
-        return compute_status(
-            self.prom.batch(), spec, self.window_for(spec, window), at, self.options(spec.id)
-        )
+        win = self.window_for(spec, window, at, deadline)
+        return compute_status(self.prom.batch(deadline), spec, win, at, self.options(spec.id))
 
-    def explain(self, slo_id: str, window: str | None, at: datetime) -> dict[str, Any]:
-        """Where one SLO's budget went over the window (`compute_explain`)."""
+    def explain(
+        self, slo_id: str, window: str | None, at: datetime, deadline: Deadline | None = None
+    ) -> dict[str, Any]:
+        """Where one SLO's budget went over the window (`compute_explain`), by `deadline`."""
         spec = self.spec(slo_id)
-        return compute_explain(
-            self.prom.batch(), spec, self.window_for(spec, window), at, self.options(spec.id)
-        )
+        win = self.window_for(spec, window, at, deadline)
+        return compute_explain(self.prom.batch(deadline), spec, win, at, self.options(spec.id))
 
     def recent_statuses(self, max_age_seconds: float) -> list[dict[str, Any]]:
         """Every SLO's current status, reused while younger than `max_age_seconds` (for
@@ -172,16 +196,18 @@ class ServiceContext:
             cached = self._recent
         if cached is not None and 0 <= (now - cached[0]).total_seconds() < max_age_seconds:
             return list(cached[1])
-        statuses = self.statuses(None, now.replace(microsecond=0))
+        statuses = self.statuses(None, now.replace(microsecond=0), self.deadline())
         with self._lock:
             self._recent = (now, statuses)
         return statuses
 
-    def statuses(self, window: str | None, at: datetime) -> list[dict[str, Any]]:
+    def statuses(
+        self, window: str | None, at: datetime, deadline: Deadline | None = None
+    ) -> list[dict[str, Any]]:
         """Status of every SLO: from recording rules where they exist (per settings), else raw."""
         specs = list(self.specs.values())
-        batch = self.prom.batch()
-        windows = {spec.id: self.window_for(spec, window) for spec in specs}
+        batch = self.prom.batch(deadline)
+        windows = {spec.id: self.window_for(spec, window, at, deadline) for spec in specs}
         mode = self.settings.recording_rules
         # recorded series cover each spec's own rolling window only
         # and know nothing of exclusion windows: an SLO with one in its window is computed raw

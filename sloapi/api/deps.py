@@ -11,6 +11,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
 from sloapi.config import Settings
+from sloapi.deadline import Deadline
 from sloapi.engine.durations import parse_time
 from sloapi.errors import WindowError
 from sloapi.prometheus import PromClient
@@ -43,9 +44,18 @@ def get_prom(ctx: CtxDep) -> PromClient:
 PromDep = Annotated[PromClient, Depends(get_prom)]
 
 
-def get_reports(ctx: CtxDep) -> ReportService:
-    """The report service over the app's shared objects."""
-    return ctx.reports()
+def get_deadline(ctx: CtxDep) -> Deadline:
+    """The request's one deadline (`SLOAPI_REQUEST_DEADLINE_SECONDS` from its start): every
+    Prometheus read of the request ends by it, then the answer is 503."""
+    return ctx.deadline()
+
+
+DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
+
+
+def get_reports(ctx: CtxDep, deadline: DeadlineDep) -> ReportService:
+    """The report service over the app's shared objects, reading by the request's deadline."""
+    return ctx.reports(deadline)
 
 
 ReportsDep = Annotated[ReportService, Depends(get_reports)]

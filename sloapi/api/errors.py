@@ -12,10 +12,12 @@ from sloapi.errors import (
     QueryError,
     SloapiError,
     SpecError,
+    StoreUnavailableError,
     UnknownSLOError,
     WindowError,
 )
 from sloapi.reports.errors import MonthError
+from sloapi.storage.outage import OUTAGE_ERRORS, outage_reason
 
 log = logging.getLogger("sloapi")
 
@@ -23,6 +25,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (UnknownSLOError, 404),
     (WindowError, 422),
     (PrometheusUnavailableError, 503),
+    (StoreUnavailableError, 503),
     (QueryError, 502),
     (SpecError, 422),
     (MonthError, 422),
@@ -39,7 +42,8 @@ def _answer(code: int, detail: str) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register handlers: 404 unknown SLO, 422 bad window/time, 503 Prometheus down, 500 JSON."""
+    """Register handlers: 404 unknown SLO, 422 bad window/time, 503 Prometheus or the store
+    down (or the request deadline passed), 500 JSON."""
 
     async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
         code = status_code(exc)
@@ -49,5 +53,11 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("unexpected error: %s: %s", type(exc).__name__, exc)
         return _answer(500, "internal error")
 
+    async def store_down(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("store outage: %s", outage_reason(exc))
+        return _answer(503, outage_reason(exc))
+
     app.add_exception_handler(SloapiError, domain_error)
+    for kind in OUTAGE_ERRORS:  # a store read or write no code path wrapped: still 503, not 500
+        app.add_exception_handler(kind, store_down)
     app.add_exception_handler(Exception, unexpected)

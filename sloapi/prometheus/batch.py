@@ -1,16 +1,22 @@
-"""Queries submitted together: identical ones run once, range chunks are joined."""
+"""Queries submitted together: identical ones run once, range chunks are joined, and every wait
+ends by the batch's deadline (one per request)."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from sloapi.deadline import Deadline
 from sloapi.prometheus.decode import RangeSeries, Sample
+
+T = TypeVar("T")
 
 
 class Client(Protocol):
@@ -19,24 +25,48 @@ class Client(Protocol):
     def submit(self, func: Callable[[], Any]) -> Future[Any]:
         """Run `func` on the client's workers."""
 
-    def instant(self, query: str, at: datetime) -> list[Sample]:
+    def instant(self, query: str, at: datetime, deadline: Deadline | None = None) -> list[Sample]:
         """Evaluate an instant query."""
 
-    def range_pending(self, query: str, start: datetime, end: datetime, step_seconds: int) -> PendingRange:
+    def range_futures(
+        self, query: str, start: datetime, end: datetime, step_seconds: int, deadline: Deadline
+    ) -> list[Future[list[RangeSeries]]]:
         """Submit the chunks of a range query."""
+
+
+class Waiting(Generic[T]):
+    """A submitted query whose `result()` waits no longer than the deadline."""
+
+    def __init__(self, future: Future[T], deadline: Deadline) -> None:
+        self._future = future
+        self._deadline = deadline
+
+    def result(self) -> T:
+        """The answer, or the query's error.
+
+        Raises:
+            DeadlineExceededError: the deadline passed first.
+        """
+        left = self._deadline.remaining()
+        try:
+            return self._future.result(timeout=None if math.isinf(left) else left)
+        except FutureTimeout:
+            raise self._deadline.error("Prometheus did not answer in time") from None
 
 
 class PendingRange:
     """The chunk futures of one range query."""
 
-    def __init__(self, chunks: list[Future[list[RangeSeries]]]) -> None:
+    def __init__(self, chunks: list[Future[list[RangeSeries]]], deadline: Deadline | None = None) -> None:
         self._chunks = chunks
+        self._deadline = deadline or Deadline.never()
 
     def result(self) -> list[RangeSeries]:
-        """Wait for every chunk; join series with the same labels (points in time order)."""
+        """Wait for every chunk (by the deadline); join series with the same labels (points in
+        time order)."""
         parts: dict[tuple[tuple[str, str], ...], list[RangeSeries]] = {}
         for future in self._chunks:
-            for series in future.result():
+            for series in Waiting(future, self._deadline).result():
                 parts.setdefault(tuple(sorted(series.labels.items())), []).append(series)
         return [
             RangeSeries(
@@ -49,25 +79,33 @@ class PendingRange:
 
 
 class QueryBatch:
-    """Identical queries submitted to one batch run once; results are futures."""
+    """Identical queries submitted to one batch run once; results wait by the batch's deadline.
 
-    def __init__(self, client: Client) -> None:
+    Args:
+        client: runs the queries.
+        deadline: the request's deadline (none: waits end only by the client's timeout).
+    """
+
+    def __init__(self, client: Client, deadline: Deadline | None = None) -> None:
         self._client = client
-        self._futures: dict[Hashable, Future[Any]] = {}
+        self.deadline = deadline or Deadline.never()
+        self._futures: dict[Hashable, Waiting[Any]] = {}
         self._ranges: dict[Hashable, PendingRange] = {}
         self._lock = threading.Lock()
 
-    def _submit(self, key: Hashable, func: Callable[[], Any]) -> Future[Any]:
+    def _submit(self, key: Hashable, func: Callable[[], Any]) -> Waiting[Any]:
         with self._lock:
-            future = self._futures.get(key)
-            if future is None:
-                future = self._client.submit(func)
-                self._futures[key] = future
-            return future
+            waiting = self._futures.get(key)
+            if waiting is None:
+                waiting = Waiting(self._client.submit(func), self.deadline)
+                self._futures[key] = waiting
+            return waiting
 
-    def instant(self, query: str, at: datetime) -> Future[list[Sample]]:
+    def instant(self, query: str, at: datetime) -> Waiting[list[Sample]]:
         """Submit an instant query (once per (query, at))."""
-        return self._submit(("i", query, at.timestamp()), lambda: self._client.instant(query, at))
+        return self._submit(
+            ("i", query, at.timestamp()), lambda: self._client.instant(query, at, self.deadline)
+        )
 
     def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> PendingRange:
         """Submit a range query (once per (query, start, end, step)); `.result()` joins chunks."""
@@ -75,7 +113,8 @@ class QueryBatch:
         with self._lock:
             pending = self._ranges.get(key)
             if pending is None:
-                pending = self._client.range_pending(query, start, end, step_seconds)
+                futures = self._client.range_futures(query, start, end, step_seconds, self.deadline)
+                pending = PendingRange(futures, self.deadline)
                 self._ranges[key] = pending
             return pending
 

@@ -1,55 +1,38 @@
 """The one Prometheus client of the service: pinned times, chunked ranges, bounded concurrency,
-one keep-alive HTTP session (over prometheus-api-client) and range answers decoded straight into
-numpy arrays. Built once from the settings and handed to whatever reads Prometheus."""
+one keep-alive HTTP session and range answers decoded straight into numpy arrays. Built once
+from the settings and handed to whatever reads Prometheus.
+
+Every query waits no longer than the request's deadline (`sloapi.deadline.Deadline`) nor
+`timeout_seconds`. The base URL may carry a path prefix (`.../select/0/prometheus`,
+`.../prometheus`): the API paths are appended to it.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from requests.adapters import HTTPAdapter
-from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
+from sloapi.deadline import Deadline
 from sloapi.engine.durations import parse_duration
-from sloapi.errors import PrometheusUnavailableError, QueryError, WindowError
+from sloapi.errors import PrometheusUnavailableError, QueryError, SloapiError, WindowError
+from sloapi.prometheus.access import Access, make_session
 from sloapi.prometheus.batch import PendingRange, QueryBatch
-from sloapi.prometheus.chunks import chunk_bounds
+from sloapi.prometheus.chunks import chunk_bounds, points_per_chunk
 from sloapi.prometheus.decode import RangeSeries, Sample, decode_matrix, error_message
 
 log = logging.getLogger(__name__)
 DEFAULT_RETENTION = "15d"  # what Prometheus keeps when its retention flag is unset
-
-
-def _is_loopback(url: str) -> bool:
-    host = parse_url(url).host or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _session(url: str) -> requests.Session:
-    """One keep-alive session for every query (the client mounts its pooled adapter).
-
-    A Prometheus on this host is asked for uncompressed answers (gzip would cost both processes
-    more CPU than the loopback saves) and reached without proxy or certificate settings from the
-    environment, which requests would otherwise look up again for every request.
-    """
-    session = requests.Session()
-    if _is_loopback(url):
-        session.trust_env = False
-        session.headers["Accept-Encoding"] = "identity"
-    return session
+RETENTION_CACHE_SECONDS = 300.0
+UNKNOWN_RETENTION_CACHE_SECONDS = 30.0
 
 
 def _seconds(stamp: float) -> str:
@@ -58,21 +41,31 @@ def _seconds(stamp: float) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
         return "Prometheus timed out"
     if isinstance(exc, requests.ConnectionError):
         return "Prometheus is unreachable"
     return f"Prometheus request failed: {type(exc).__name__}"
 
 
+def _samples(data: Mapping[str, Any]) -> list[Sample]:
+    """The samples of an instant query's `data` (a vector, or a scalar as one sample)."""
+    if data.get("resultType") == "scalar":
+        return [Sample({}, float(data["result"][1]))]
+    return [Sample(dict(r.get("metric", {})), float(r["value"][1])) for r in data["result"]]
+
+
 class PromClient:
-    """Queries one Prometheus.
+    """Queries one Prometheus-compatible API.
 
     Args:
-        url: base URL (from settings, never from a request).
-        timeout_seconds: per HTTP request.
-        max_concurrency: queries run at once by `many`.
+        url: base URL, with the backend's path prefix if any (from settings, never a request).
+        timeout_seconds: longest wait of one HTTP request (a request's deadline may cut it).
+        max_concurrency: queries run at once.
         max_points: points per range request (Prometheus refuses more than 11,000).
+        max_range_seconds: longest range of one range request (Mimir and Thanos refuse longer
+            ones when configured to); None: no limit.
+        access: headers, credentials and CA of the API.
     """
 
     def __init__(
@@ -82,115 +75,158 @@ class PromClient:
         timeout_seconds: float = 30.0,
         max_concurrency: int = 8,
         max_points: int = 11_000,
+        max_range_seconds: int | None = None,
+        access: Access | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout_seconds
         self.max_points = max_points
+        self.max_range_seconds = max_range_seconds
+        self.access = access or Access()
+        self._session = make_session(self.url, self.access)
         retry = Retry(total=1, connect=1, read=0, status=0, backoff_factor=0.1)
-        self._session = _session(self.url)
-        self._conn = PrometheusConnect(
-            url=self.url, timeout=timeout_seconds, retry=retry, session=self._session
-        )
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=max_concurrency)
         self._session.mount(self.url, adapter)
         self._pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="prom")
         self.requests = 0
         self._lock = threading.Lock()
+        self._retention: tuple[float, float | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> PromClient:
-        """Build from `sloapi.config.Settings`."""
+        """Build from `sloapi.config.Settings` (secret files are read here).
+
+        Raises:
+            ValueError: a secret file cannot be read (the message names the setting).
+        """
         return cls(
             settings.prometheus_url,
             timeout_seconds=settings.prometheus_timeout_seconds,
             max_concurrency=settings.prometheus_max_concurrency,
             max_points=settings.max_points_per_query,
+            max_range_seconds=settings.max_query_range_seconds(),
+            access=settings.prometheus_access(),
         )
 
     def close(self) -> None:
         """Stop the worker threads and the HTTP session."""
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._conn.close()
+        self._session.close()
 
     def submit(self, func: Callable[[], Any]) -> Future[Any]:
         """Run `func` on the client's bounded worker threads."""
         return self._pool.submit(func)
 
-    def _call(self, func: Callable[[], Any]) -> Any:
+    def _get(self, path: str, params: Mapping[str, str], deadline: Deadline | None) -> requests.Response:
+        """GET `path` under the base URL, waiting by the deadline; errors as `SloapiError`s.
+
+        Raises:
+            DeadlineExceededError: the deadline passed before or during the request.
+            QueryError: the query was refused (HTTP 400 or 422).
+            PrometheusUnavailableError: unreachable, timed out or any other non-200 answer.
+        """
+        deadline = deadline or Deadline.never()
+        timeout = deadline.timeout(self.timeout)
         with self._lock:
             self.requests += 1
         try:
-            return func()
-        except PrometheusApiClientException as exc:
-            text = str(exc)
-            if "Status Code 400" in text or "Status Code 422" in text:
-                raise QueryError(error_message(text)[:500]) from None
-            raise PrometheusUnavailableError(f"Prometheus answered an error: {text[:300]}") from None
+            response = self._session.get(f"{self.url}{path}", params=params, timeout=timeout)
         except requests.RequestException as exc:
+            if deadline.expired():  # a read timeout after the retry comes as a ConnectionError
+                raise deadline.error("Prometheus did not answer in time") from None
             raise PrometheusUnavailableError(_reason(exc)) from None
-        except ValueError as exc:  # invalid JSON
-            raise PrometheusUnavailableError(f"Prometheus answered garbage: {exc}") from None
+        if response.status_code in (400, 422):
+            raise QueryError(error_message(response.text)[:500])
+        if response.status_code != 200:
+            raise PrometheusUnavailableError(
+                f"Prometheus answered HTTP {response.status_code}: {response.text[:300]}"
+            )
+        return response
 
-    def instant(self, query: str, at: datetime) -> list[Sample]:
+    def instant(self, query: str, at: datetime, deadline: Deadline | None = None) -> list[Sample]:
         """Evaluate `query` at the pinned time `at`."""
-        result = self._call(lambda: self._conn.custom_query(query, params={"time": f"{at.timestamp():.3f}"}))
-        return [Sample(dict(r.get("metric", {})), float(r["value"][1])) for r in result]
+        response = self._get("/api/v1/query", {"query": query, "time": f"{at.timestamp():.3f}"}, deadline)
+        try:
+            return _samples(response.json()["data"])
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise PrometheusUnavailableError(f"Prometheus answered garbage: {type(exc).__name__}") from None
 
-    def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> list[RangeSeries]:
-        """Evaluate `query` on the grid `start, start+step, ..., <= end`, chunked under the limit.
+    def range(
+        self, query: str, start: datetime, end: datetime, step_seconds: int, deadline: Deadline | None = None
+    ) -> list[RangeSeries]:
+        """Evaluate `query` on the grid `start, start+step, ..., <= end`, chunked under the limits.
 
         Chunks run concurrently (bounded); series with the same labels are joined.
         """
-        return self.range_pending(query, start, end, step_seconds).result()
+        deadline = deadline or Deadline.never()
+        return PendingRange(self.range_futures(query, start, end, step_seconds, deadline), deadline).result()
 
-    def range_pending(self, query: str, start: datetime, end: datetime, step_seconds: int) -> PendingRange:
-        """Submit the chunks of a range query; `.result()` joins them."""
-        bounds = chunk_bounds(start.timestamp(), end.timestamp(), step_seconds, self.max_points)
-        return PendingRange(
-            [self._pool.submit(self._range_chunk, query, lo, hi, step_seconds) for lo, hi in bounds]
-        )
+    def range_futures(
+        self, query: str, start: datetime, end: datetime, step_seconds: int, deadline: Deadline
+    ) -> list[Future[list[RangeSeries]]]:
+        """Submit the chunks of a range query (each within the points and range limits)."""
+        per_chunk = points_per_chunk(step_seconds, self.max_points, self.max_range_seconds)
+        bounds = chunk_bounds(start.timestamp(), end.timestamp(), step_seconds, per_chunk)
+        return [
+            self._pool.submit(self._range_chunk, query, lo, hi, step_seconds, deadline) for lo, hi in bounds
+        ]
 
-    def _range_chunk(self, query: str, lo: float, hi: float, step: int) -> list[RangeSeries]:
-        return self._call(lambda: self._get_range(query, lo, hi, step))
-
-    def _get_range(self, query: str, lo: float, hi: float, step: int) -> list[RangeSeries]:
-        response = self._session.get(
-            f"{self.url}/api/v1/query_range",
-            params={"query": query, "start": _seconds(lo), "end": _seconds(hi), "step": str(step)},
-            timeout=self.timeout,
-        )
-        if response.status_code != 200:
-            raise PrometheusApiClientException(
-                f"HTTP Status Code {response.status_code} ({response.content!r})"
-            )
-        return decode_matrix(response.content)
-
-    def ready(self) -> bool:
-        """True when Prometheus answers its readiness endpoint."""
+    def _range_chunk(
+        self, query: str, lo: float, hi: float, step: int, deadline: Deadline
+    ) -> list[RangeSeries]:
+        params = {"query": query, "start": _seconds(lo), "end": _seconds(hi), "step": str(step)}
+        response = self._get("/api/v1/query_range", params, deadline)
         try:
-            response = requests.get(f"{self.url}/-/ready", timeout=min(self.timeout, 5.0))
-        except requests.RequestException:
+            return decode_matrix(response.content)
+        except ValueError as exc:
+            raise PrometheusUnavailableError(f"Prometheus answered garbage: {exc}") from None
+
+    def ready(self, deadline: Deadline | None = None) -> bool:
+        """True when the API answers a trivial query (within 5 s and the deadline).
+
+        A query rather than `/-/ready`: Thanos, Mimir and VictoriaMetrics cluster serve the
+        query API under their prefix but not Prometheus's readiness endpoint.
+        """
+        try:
+            self.instant("1", datetime.now(UTC), deadline or Deadline.after(min(self.timeout, 5.0)))
+        except SloapiError:
             return False
-        return response.status_code == 200
+        return True
 
-    def batch(self) -> QueryBatch:
-        """A batch that de-duplicates identical queries and runs them concurrently."""
-        return QueryBatch(self)
+    def batch(self, deadline: Deadline | None = None) -> QueryBatch:
+        """A batch that de-duplicates identical queries, runs them concurrently and waits by
+        `deadline`."""
+        return QueryBatch(self, deadline)
 
-    def retention_start(self, now: datetime) -> datetime | None:
-        """Oldest instant Prometheus keeps by its time retention flag, or None when unknown."""
+    def retention_start(self, now: datetime, deadline: Deadline | None = None) -> datetime | None:
+        """Oldest instant Prometheus keeps by its time retention flag, or None when unknown.
+
+        The flag is asked at most every 5 minutes (every 30 s while it is unknown).
+        """
+        cached = self._retention
+        if cached is None or time.monotonic() > cached[0]:
+            seconds = self._retention_seconds(deadline)
+            keep = RETENTION_CACHE_SECONDS if seconds is not None else UNKNOWN_RETENTION_CACHE_SECONDS
+            cached = (time.monotonic() + keep, seconds)
+            self._retention = cached
+        return None if cached[1] is None else now - timedelta(seconds=cached[1])
+
+    def _retention_seconds(self, deadline: Deadline | None) -> float | None:
+        wait = Deadline.after(min((deadline or Deadline.never()).remaining(), self.timeout, 10.0))
         try:
-            response = self._session.get(f"{self.url}/api/v1/status/flags", timeout=min(self.timeout, 10.0))
-            response.raise_for_status()
-            value = response.json()["data"].get("storage.tsdb.retention.time", "")
-        except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.info("retention of %s unknown: %s", self.url, type(exc).__name__)
+            value = (
+                self._get("/api/v1/status/flags", {}, wait)
+                .json()["data"]
+                .get("storage.tsdb.retention.time", "")
+            )
+        except (SloapiError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.info("retention of the Prometheus API unknown: %s", type(exc).__name__)
             return None
         if not value:
             return None
         if value == "0s":  # flag unset: Prometheus keeps its default
             value = DEFAULT_RETENTION
         try:
-            return now - timedelta(seconds=parse_duration(value))
+            return float(parse_duration(value))
         except WindowError:
             return None

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session, sessionmaker
 
 from sloapi.config import Settings
+from sloapi.deadline import Deadline
 from sloapi.engine.exclusions import Exclusion
 from sloapi.prometheus import PromClient
 from sloapi.reports.charts import render_charts
@@ -39,6 +40,7 @@ from sloapi.reports.summary import build_report, summarise
 from sloapi.specs.model import SLOSpec
 from sloapi.storage import report_snapshots as store
 from sloapi.storage.audit import list_overrides, override_json
+from sloapi.storage.outage import read_with_retry
 from sloapi.storage.report_tables import ReportDelivery
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,8 @@ class ReportService:
         retry: SMTP retry policy.
         owner: This instance's name in delivery claims.
         exclusions: The maintenance windows declared now (file and API), left out of the SLIs.
+        deadline: When Prometheus reads must end (one per API request; None: each read by the
+            client's timeout).
     """
 
     settings: Settings
@@ -101,6 +105,7 @@ class ReportService:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     exclusions: Callable[[], Sequence[Exclusion]] = tuple
+    deadline: Deadline | None = None
 
     @property
     def grace(self) -> timedelta:
@@ -113,7 +118,7 @@ class ReportService:
 
     def options(self, now: datetime) -> ReportOptions:
         """Report maths options from the settings."""
-        retention = self.prom.retention_start(now) if self.prom is not None else None
+        retention = self.prom.retention_start(now, self.deadline) if self.prom is not None else None
         return ReportOptions(
             step=timedelta(seconds=self.settings.raw_step_seconds),
             incident_burn_rate=self.settings.report_incident_burn_rate,
@@ -128,10 +133,14 @@ class ReportService:
             raise MonthError(f"no snapshot of {month.key} and no Prometheus to compute it from")
         now = self.clock()
         options = self.options(now)
-        data = fetch_month(self.prom, self.specs, month, now, options.step)
-        with self.sessions() as session:
-            before = store.latest_snapshot(session, month.previous().key, month.tz)
-            overrides = [override_json(row) for row in list_overrides(session, month.start, month.end)]
+        data = fetch_month(self.prom.batch(self.deadline), self.specs, month, now, options.step)
+        before = read_with_retry(
+            self.sessions, lambda session: store.latest_snapshot(session, month.previous().key, month.tz)
+        )
+        overrides = read_with_retry(
+            self.sessions,
+            lambda session: [override_json(row) for row in list_overrides(session, month.start, month.end)],
+        )
         previous = MonthReport.model_validate(before[1]) if before else None
         report = build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
         return report.model_copy(update={"overrides": [PolicyOverride(**o) for o in overrides]})
@@ -151,8 +160,11 @@ class ReportService:
         now = self.clock()
         if not month.is_closed(now, self.grace):
             return self.compute(month), None
-        with self.sessions() as session:
-            found = None if refresh else store.latest_snapshot(session, month.key, month.tz)
+        found = None
+        if not refresh:
+            found = read_with_retry(
+                self.sessions, lambda session: store.latest_snapshot(session, month.key, month.tz)
+            )
         if found is not None:
             kept = MonthReport.model_validate(found[1])
             added = exclusions_added(kept, self.exclusions(), month)

@@ -13,7 +13,7 @@ import pandas as pd
 from sloapi.engine.grid import align_end
 from sloapi.engine.steps import StepSeries
 from sloapi.errors import QueryError
-from sloapi.prometheus import PromClient, fetch_steps
+from sloapi.prometheus import PromClient, QueryBatch, fetch_steps
 from sloapi.prometheus.breakdown import fetch_breakdown
 from sloapi.reports.compute import SLOSeries
 from sloapi.reports.month import Month
@@ -51,10 +51,10 @@ def to_series(
 
 
 def _fetch_one(
-    prom: PromClient, spec: SLOSpec, month: Month, end: datetime, step_seconds: int
+    prom: PromClient | QueryBatch, spec: SLOSpec, month: Month, end: datetime, step_seconds: int
 ) -> SLOSeries | str:
     """One SLO's month, or a warning when Prometheus rejects its query."""
-    batch = prom.batch()
+    batch = prom if isinstance(prom, QueryBatch) else prom.batch()
     try:
         steps = fetch_steps(batch, spec, month.start, end, step_seconds)
         breakdown = None
@@ -75,10 +75,10 @@ def _collect(results: Iterable[SLOSeries | str]) -> MonthData:
 
 
 def fetch_month(
-    prom: PromClient, specs: Sequence[SLOSpec], month: Month, now: datetime, step: timedelta
+    prom: PromClient | QueryBatch, specs: Sequence[SLOSpec], month: Month, now: datetime, step: timedelta
 ) -> MonthData:
     """Fetch every SLO's month at ``step`` on the report's grid (SLOs in parallel threads,
-    bounded by the client).
+    bounded by the client; a batch shares its deadline among them).
 
     A query Prometheus rejects leaves that SLO without data and adds a warning;
     ``PrometheusUnavailableError`` propagates.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +31,7 @@ from sloapi.engine.figures import (
 )
 from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.errors import WindowError
-from sloapi.prometheus.batch import QueryBatch
+from sloapi.prometheus.batch import QueryBatch, Waiting
 from sloapi.prometheus.decode import Sample
 from sloapi.prometheus.fetch import fetch_steps
 from sloapi.specs.model import SLOSpec, Window
@@ -71,9 +70,9 @@ def _sum(samples: list[Sample]) -> float | None:
 
 def submit_burn_queries(
     batch: QueryBatch, spec: SLOSpec, at: datetime
-) -> dict[str, tuple[Future[list[Sample]], ...]]:
+) -> dict[str, tuple[Waiting[list[Sample]], ...]]:
     """Submit the instant queries of every burn window (de-duplicated by the batch)."""
-    futures: dict[str, tuple[Future[list[Sample]], ...]] = {}
+    futures: dict[str, tuple[Waiting[list[Sample]], ...]] = {}
     for name in BURN_WINDOWS:
         queries = spec.queries(name)
         if "ratio" in queries:
@@ -84,7 +83,7 @@ def submit_burn_queries(
 
 
 def collect_burn_rates(
-    spec: SLOSpec, futures: Mapping[str, tuple[Future[list[Sample]], ...]]
+    spec: SLOSpec, futures: Mapping[str, tuple[Waiting[list[Sample]], ...]]
 ) -> dict[str, float | None]:
     """Burn rate per window from the submitted queries (None: no traffic or no data)."""
     rates: dict[str, float | None] = {}

@@ -130,3 +130,14 @@ def test_serve_refuses_an_invalid_spec(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "SLO shop-checkout: objective 150 is outside (0, 100)" in result.stderr
+
+
+def test_version_and_help_without_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == "sloapi 0.1.0"
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: sloapi")
+    assert "serve" in out and "report" in out

@@ -6,9 +6,10 @@ Metrics (gauges, labels `slo_id`, `service`, `slo`, `window`):
 `sloapi_slo_objective_ratio`, `sloapi_slo_sli_ratio`, `sloapi_slo_error_budget_remaining_ratio`,
 `sloapi_slo_error_budget_remaining_seconds`, `sloapi_slo_burn_rate` (+ `burn_window`),
 `sloapi_slo_time_to_exhaustion_seconds` (+Inf when not burning), `sloapi_slo_data_coverage_ratio`; and
-`sloapi_prometheus_up` (1 when the figures could be computed), `sloapi_slos` (SLOs loaded),
-`sloapi_report_deliveries{status}` (report copies per delivery status: `sending`, `sent`,
-`failed`, `unconfirmed`; absent while the database is unreachable).
+`sloapi_prometheus_up` (1 when Prometheus answered a trivial query at this scrape, within 5 s, and the
+figures could be computed), `sloapi_slos` (SLOs loaded), `sloapi_report_deliveries{status}` (report
+copies per delivery status: `sending`, `sent`, `failed`, `unconfirmed`; absent while the database is
+unreachable).
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from starlette.concurrency import run_in_threadpool
 
 from sloapi.api.deps import CtxDep
 from sloapi.api.telemetry import RequestMetrics
+from sloapi.deadline import Deadline
 from sloapi.errors import SloapiError
 from sloapi.service import ServiceContext
 
 router = APIRouter(tags=["metrics"])
 log = logging.getLogger("sloapi")
+READY_SECONDS = 5.0  # longest wait of the scrape's own check of Prometheus
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LABELS = ["slo_id", "service", "slo", "window"]
 
@@ -84,7 +87,9 @@ class SLOFiguresCollector(Collector):
                     fams["burn"].add_metric([*labels, window], float(rate))
         yield from fams.values()
         up = GaugeMetricFamily(
-            "sloapi_prometheus_up", "1 when the SLO figures could be computed from Prometheus."
+            "sloapi_prometheus_up",
+            "1 when Prometheus answered at this scrape and the SLO figures could be computed "
+            "(figures are reused for up to SLOAPI_METRICS_CACHE_SECONDS).",
         )
         up.add_metric([], 1.0 if self.up else 0.0)
         yield up
@@ -142,7 +147,10 @@ async def metrics(ctx: CtxDep, request: Request) -> Response:
     Prometheus is unreachable)."""
     try:
         statuses = await run_in_threadpool(ctx.recent_statuses, ctx.settings.metrics_cache_seconds)
-        up = True
+        # figures may come from the cache: ask Prometheus now so `up` does not lag an outage
+        up = await run_in_threadpool(
+            ctx.prom.ready, Deadline.after(min(READY_SECONDS, ctx.deadline().seconds))
+        )
     except SloapiError as exc:
         log.warning("metrics: %s", exc)
         statuses, up = [], False
