@@ -98,8 +98,8 @@ def get_window(
     window: Annotated[
         str | None,
         Query(
-            description="rolling `30d`-style duration (at most 10y), or calendar `week`, `month` or "
-            "`quarter` in the report time zone (or `@Area/City`)"
+            description="rolling `30d`-style duration (at most `SLOAPI_MAX_WINDOW`), or calendar "
+            "`week`, `month` or `quarter` in the report time zone (or `@Area/City`)"
         ),
     ] = None,
 ) -> str | None:

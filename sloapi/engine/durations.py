@@ -17,13 +17,18 @@ _DURATION = re.compile(
     r"(?:(?P<y>\d{1,10})y)?(?:(?P<w>\d{1,10})w)?(?:(?P<d>\d{1,10})d)?(?:(?P<h>\d{1,10})h)?"
     r"(?:(?P<m>\d{1,10})m)?(?:(?P<s>\d{1,10})s)?(?:(?P<ms>\d{1,10})ms)?"
 )
-MAX_DURATION_SECONDS = 10 * 31536000
-"""The longest duration accepted anywhere (10y): beyond it no TSDB keeps data."""
+MAX_DURATION_SECONDS = 100 * 31536000
+"""The longest duration accepted anywhere (100y): it keeps date arithmetic far from overflow;
+what a request may compute is bounded lower, by `SLOAPI_MAX_WINDOW`."""
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """The earliest evaluation time accepted: before it no Prometheus holds samples, and a window
 reaching back from it stays far from `datetime.min`."""
 _UNIX = re.compile(r"\d{1,12}(?:\.\d{1,9})?")
 _SPACED_OFFSET = re.compile(r"(.*\d) (\d\d:\d\d)")  # `+14:00` sent raw in a query string
+
+
+class DurationTooLongError(WindowError):
+    """A well-formed duration longer than `MAX_DURATION_SECONDS`."""
 
 
 def parse_duration(text: str, name: str = "duration") -> int:
@@ -34,10 +39,10 @@ def parse_duration(text: str, name: str = "duration") -> int:
         name: the parameter's name, for the error message.
 
     Returns:
-        The duration in seconds, in (0, 10y].
+        The duration in seconds, in (0, 100y].
 
     Raises:
-        WindowError: not a duration, zero, longer than 10y or not a whole number of seconds.
+        WindowError: not a duration, zero, longer than 100y or not a whole number of seconds.
     """
     expected = "expected a duration such as 5m, 1h30m or 30d (units y w d h m s ms, largest first)"
     match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
@@ -47,7 +52,7 @@ def parse_duration(text: str, name: str = "duration") -> int:
     if total <= 0 or total != int(total):
         raise WindowError(f"invalid {name} {text!r}: must be a positive whole number of seconds")
     if total > MAX_DURATION_SECONDS:
-        raise WindowError(f"invalid {name} {text!r}: longer than the maximum of 10y")
+        raise DurationTooLongError(f"invalid {name} {text!r}: longer than the maximum of 100y")
     return int(total)
 
 

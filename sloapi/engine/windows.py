@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sloapi.engine.durations import format_duration, parse_duration
+from sloapi.engine.durations import DurationTooLongError, format_duration, parse_duration
 from sloapi.errors import WindowError
 
 Calendar = Literal["week", "month", "quarter"]
@@ -112,5 +112,7 @@ def parse_window(value: object, timezone: str = "UTC") -> Window:
         raise WindowError(f"invalid window {value!r}: a time zone applies to week, month or quarter only")
     try:
         return Window("rolling", parse_duration(text, "window"))
+    except DurationTooLongError:
+        raise
     except WindowError:
         raise WindowError(f"invalid window {value!r}: expected {ACCEPTED}") from None

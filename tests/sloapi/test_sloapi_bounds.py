@@ -62,7 +62,11 @@ def test_huge_windows_are_refused_quickly_without_large_allocations(client: Test
         _size, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert answer.status_code == 422, path
-        assert answer.json()["detail"].endswith(" is longer than the maximum 400d (SLOAPI_MAX_WINDOW)")
+        detail = answer.json()["detail"]
+        if window[0] == "9":  # too many digits to be a duration at all
+            assert detail.startswith(f"invalid window {window!r}: expected a duration"), detail
+        else:
+            assert detail.endswith(" is longer than the maximum 400d (SLOAPI_MAX_WINDOW)"), detail
         assert peak < 8 * 2**20, (path, peak)  # the 10y status used to take 473 MB
         assert took < 2.0, (path, took)  # it used to take 4.5 s (10y) and 12.2 s (30y)
 

@@ -50,7 +50,7 @@ def declare(body: ExclusionIn, ctx: CtxDep, session: SessionDep) -> dict[str, An
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     if not start < end or (end - start).total_seconds() > MAX_DURATION_SECONDS:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "end must be after start, at most 10y later"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "end must be after start, at most 100y later"
         )
     row = add_exclusion(
         session, Exclusion(start, end, body.reason.strip(), body.who.strip(), body.slo_id), now
