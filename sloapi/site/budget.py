@@ -62,6 +62,11 @@ class Explained:
     labels: list[ShareRow]
     note: str | None = None
 
+    @property
+    def split_by_labels(self) -> bool:
+        """Whether the error events split over named label values (not only "all other values")."""
+        return bool(self.body and any(not row["other"] for row in self.body.get("labels") or []))
+
 
 def _span(start: str, end: str) -> str:
     first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
