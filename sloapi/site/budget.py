@@ -147,5 +147,7 @@ def budget_panels(
 
 
 def policy_states(ctx: ServiceContext, statuses: list[dict[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """The overview's policy column: ``policy_json`` of each SLO over the status its row shows."""
-    return {status["id"]: policy_json(ctx.specs[status["id"]], status) for status in statuses}
+    """The overview's policy column: ``policy_json`` of each SLO over the status its row shows
+    (none for an SLO a reload removed meanwhile)."""
+    specs = ctx.specs
+    return {s["id"]: policy_json(specs[s["id"]], s) for s in statuses if s["id"] in specs}
