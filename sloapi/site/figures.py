@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from sloapi.deadline import Deadline
 from sloapi.engine.grid import align_end
 from sloapi.engine.incidents import Incident
 from sloapi.engine.steps import StepArrays
@@ -70,32 +71,37 @@ def current_month(ctx: ServiceContext, at: datetime) -> Month:
     return parse_month(at.astimezone(ZoneInfo(zone)).strftime("%Y-%m"), zone, now=at)
 
 
-def month_incidents(ctx: ServiceContext, spec: SLOSpec, month: Month, at: datetime) -> list[Incident]:
+def month_incidents(
+    ctx: ServiceContext, spec: SLOSpec, month: Month, at: datetime, deadline: Deadline | None = None
+) -> list[Incident]:
     """The incidents of ``month`` up to ``at`` on the report's grid (steps from the month's start)
-    with the report's threshold and merge gap."""
+    with the report's threshold and merge gap, by ``deadline``."""
     settings = ctx.settings
     step = settings.raw_step_seconds
     end = align_end(month.start, min(month.end, at), step)
     return compute_incidents(
-        ctx.prom.batch(),
+        ctx.prom.batch(deadline),
         spec,
         Window("rolling", round((end - month.start).total_seconds())),  # the month's start to `end`
         end,
         step_seconds=step,
         threshold=settings.report_incident_burn_rate,
         merge_gap=timedelta(seconds=settings.report_incident_merge_gap_seconds),
+        exclusions=ctx.exclusions(spec.id),
     )
 
 
-def slo_figures(ctx: ServiceContext, slo_id: str, at: datetime) -> SLOFigures:
-    """The SLO page's figures at ``at`` (raises what the API's calls raise)."""
+def slo_figures(
+    ctx: ServiceContext, slo_id: str, at: datetime, deadline: Deadline | None = None
+) -> SLOFigures:
+    """The SLO page's figures at ``at``, by ``deadline`` (raises what the API's calls raise)."""
     spec = ctx.spec(slo_id)
-    status = ctx.status(slo_id, None, at)
-    window = ctx.window_for(spec, None)
+    status = ctx.status(slo_id, None, at, deadline)
+    window = ctx.window_for(spec, None, at, deadline)
     start, window_seconds, _span = window_span(window, at)
     step = chart_step(window_seconds, ctx.settings.raw_step_seconds)
-    batch = ctx.prom.batch()
-    budget = compute_budget_series(batch, spec, window, at, step)
+    batch = ctx.prom.batch(deadline)
+    budget = compute_budget_series(batch, spec, window, at, step, ctx.exclusions(spec.id))
     steps = fetch_steps(batch, spec, start, at, step).arrays()
     month = current_month(ctx, at)
     return SLOFigures(
@@ -104,5 +110,5 @@ def slo_figures(ctx: ServiceContext, slo_id: str, at: datetime) -> SLOFigures:
         sli=step_sli(steps),
         covered=steps.covered,
         month=month,
-        incidents=month_incidents(ctx, spec, month, at),
+        incidents=month_incidents(ctx, spec, month, at, deadline),
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from sloapi.api.deps import AtDep, CtxDep, ReportsDep
+from sloapi.api.deps import AtDep, CtxDep, DeadlineDep, ReportsDep
 from sloapi.api.errors import status_code
 from sloapi.errors import SloapiError
 from sloapi.reports.charts import render_charts
@@ -19,6 +19,7 @@ from sloapi.reports.month import Month
 from sloapi.reports.service import ReportService
 from sloapi.site import views
 from sloapi.site.alerts import firing_alerts
+from sloapi.site.budget import budget_panels, policy_states
 from sloapi.site.charts import budget_chart, sli_chart
 from sloapi.site.figures import SLOFigures, current_month, slo_figures
 from sloapi.site.render import page, trusted
@@ -61,12 +62,13 @@ async def overview(
     request: Request,
     ctx: CtxDep,
     at: AtDep,
+    deadline: DeadlineDep,
     service: Annotated[str, Query(max_length=200)] = "",
     team: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    """Every SLO, least error budget left first; filters by service and team."""
+    """Every SLO, least error budget left first, with its policy state; filters by service and team."""
     try:
-        statuses = await run_in_threadpool(ctx.statuses, None, at)
+        statuses = await run_in_threadpool(ctx.statuses, None, at, deadline)
     except SloapiError as exc:
         return _error(request, exc)
     rows = views.rows(statuses)
@@ -78,7 +80,8 @@ async def overview(
     shown = [row for row in rows if views.matches(row, filters)]
     pinned = _pinned(at, request)
     return _html("index.html.j2", request, rows=shown, total=len(rows), at=at, pinned=pinned,
-                 filters=filters, options=options, **_still(pinned))  # fmt: skip
+                 filters=filters, options=options, policies=policy_states(ctx, statuses),
+                 **_still(pinned))  # fmt: skip
 
 
 def _charts(fig: SLOFigures, slo_id: str) -> dict[str, Any]:
@@ -97,12 +100,16 @@ def _charts(fig: SLOFigures, slo_id: str) -> dict[str, Any]:
 
 
 @router.get("/slos/{slo_id}", response_class=HTMLResponse)
-async def slo_page(slo_id: str, request: Request, ctx: CtxDep, at: AtDep) -> HTMLResponse:
-    """One SLO: charts, burn rates by alert tier, time to exhaustion, incidents, firing alerts."""
+async def slo_page(
+    slo_id: str, request: Request, ctx: CtxDep, at: AtDep, deadline: DeadlineDep
+) -> HTMLResponse:
+    """One SLO: charts, policy state, burn rates by alert tier, time to exhaustion, where the budget
+    went, exclusion windows, incidents, firing alerts."""
     try:
         spec = ctx.spec(slo_id)
-        fig = await run_in_threadpool(slo_figures, ctx, slo_id, at)
+        fig = await run_in_threadpool(slo_figures, ctx, slo_id, at, deadline)
         charts = await run_in_threadpool(_charts, fig, slo_id)
+        panels = await run_in_threadpool(budget_panels, ctx, spec, fig.status, at, deadline)
     except SloapiError as exc:
         return _error(request, exc)
     settings = ctx.settings
@@ -112,7 +119,8 @@ async def slo_page(slo_id: str, request: Request, ctx: CtxDep, at: AtDep) -> HTM
     pinned = _pinned(at, request)
     return _html("slo.html.j2", request, spec=spec, status=status, row=views.rows([status])[0], charts=charts,
                  step_seconds=fig.budget["step_seconds"], month=fig.month, incidents=fig.incidents,
-                 firing=firing, months=months, at=at, pinned=pinned, **_still(pinned))  # fmt: skip
+                 firing=firing, months=months, at=at, pinned=pinned, panels=panels,
+                 **_still(pinned))  # fmt: skip
 
 
 def _months(latest: Month) -> list[Month]:

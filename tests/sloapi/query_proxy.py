@@ -3,7 +3,8 @@ Prometheus-compatible API, as Mimir, Thanos or a VictoriaMetrics cluster's vmsel
 
 It listens on 127.0.0.1 (a free port), forwards `GET <prefix>/api/v1/...` to the upstream with
 the prefix removed, answers 401 without the required headers and 404 outside the prefix, and
-records the parameters of every forwarded request.
+records the parameters of every forwarded request. With `refuse`, it answers a query containing
+that text as Prometheus answers a query it rejects (400, `bad_data`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ class ProxyLog:
         ]
 
 
-def _handler(upstream: str, prefix: str, required: Mapping[str, str], log: ProxyLog) -> type:
+REJECTED = b'{"status": "error", "errorType": "bad_data", "error": "query refused by the test proxy"}'
+
+
+def _handler(
+    upstream: str, prefix: str, required: Mapping[str, str], log: ProxyLog, refuse: str | None = None
+) -> type:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
@@ -60,7 +66,12 @@ def _handler(upstream: str, prefix: str, required: Mapping[str, str], log: Proxy
                 self._answer(404, b"not under the prefix")
                 return
             path = parts.path[len(prefix) :]
-            log.forwarded.append((path, {k: v[-1] for k, v in parse_qs(parts.query).items()}))
+            params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            if refuse is not None and refuse in params.get("query", ""):
+                log.refused += 1
+                self._answer(400, REJECTED)
+                return
+            log.forwarded.append((path, params))
             url = f"{upstream}{path}" + (f"?{parts.query}" if parts.query else "")
             try:
                 with urllib.request.urlopen(url, timeout=60) as response:
@@ -73,13 +84,19 @@ def _handler(upstream: str, prefix: str, required: Mapping[str, str], log: Proxy
 
 @contextmanager
 def query_proxy(
-    upstream: str, prefix: str, required: Mapping[str, str], tls: tuple[Path, Path] | None = None
+    upstream: str,
+    prefix: str,
+    required: Mapping[str, str],
+    tls: tuple[Path, Path] | None = None,
+    refuse: str | None = None,
 ) -> Iterator[tuple[str, ProxyLog]]:
-    """Run the proxy (over TLS with `tls` = (certificate, key) files); yields (its base URL
-    including the prefix, its log)."""
+    """Run the proxy (over TLS with `tls` = (certificate, key) files; rejecting the queries that
+    contain `refuse`); yields (its base URL including the prefix, its log)."""
     log = ProxyLog()
     port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(upstream.rstrip("/"), prefix, required, log))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", port), _handler(upstream.rstrip("/"), prefix, required, log, refuse)
+    )
     scheme = "http"
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -105,6 +105,14 @@ def test_slo_page_shows_the_apis_figures_and_charts(
     assert "objective 99.9%" in (charts[1].text_content() or "")
     assert page.locator("table.burns tr.tier-row").count() == 4
     assert page.locator("a[href^='/reports/']").count() >= 1
+    explain = httpx.get(
+        f"{base}/api/v1/slos/web-availability/budget/explain", params={"at": at}, timeout=120
+    ).json()
+    assert page.inner_text("#explain h2").strip() == "Where the budget went"
+    top = page.query_selector("#explain table.periods tr.share-row")
+    assert top is not None, page.inner_text("#explain")
+    assert value(top.get_attribute("data-share")) == explain["periods"][0]["share"]
+    assert top.inner_text().count(percent(explain["periods"][0]["share"], 1)) >= 1
 
 
 def test_report_page_links_its_csv_and_json(browser: Browser, base: str, tmp_path: Path) -> None:

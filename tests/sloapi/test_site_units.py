@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +232,140 @@ def test_pages_answer_errors_as_html_pages(tmp_path: Path) -> None:
             assert "swagger-ui-bundle.js" in client.get("/docs").text
             assert client.get("/openapi.json").json()["paths"].keys() >= {"/api/v1/slos"}
             assert "/" not in client.get("/openapi.json").json()["paths"]  # pages stay out of the API schema
+
+
+SHOP_ID = "shop-availability"
+SHOP_TOKEN = "site-token"
+
+
+def shop_settings(tmp: Path, prometheus_url: str) -> Settings:
+    """The shop's spec (attribution_history) with a policy that its recorded month crosses."""
+    from attribution_history import SPEC
+
+    slos = tmp / "slos"
+    slos.mkdir()
+    policy = 'service: "shop"\npolicy:\n  warn_below_percent: 99.5\n  freeze_below_percent: 10\n'
+    (slos / "shop.yml").write_text(SPEC.replace('service: "shop"\n', policy), encoding="utf-8")
+    return Settings(
+        slos_dir=slos,
+        prometheus_url=prometheus_url,
+        prometheus_timeout_seconds=60,
+        database_url=f"sqlite:///{tmp / 'sloapi.db'}",
+        api_token=SHOP_TOKEN,
+    )  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="module")
+def shop_site(tmp_path_factory: pytest.TempPathFactory, shop_prom: Any, shop: Any) -> Iterator[Any]:
+    """The site and API on the shop's recorded history, clock at its end."""
+    from fastapi.testclient import TestClient
+
+    from sloapi.main import create_app
+
+    now = datetime.fromtimestamp(shop.end, UTC)
+    settings = shop_settings(tmp_path_factory.mktemp("site-shop"), shop_prom.url)
+    with TestClient(create_app(settings, clock=lambda: now)) as client:
+        yield client
+
+
+def share_rows(html: str, table: str) -> list[tuple[str, float, float]]:
+    """(name, share, consumed ratio) of each row of the page's `table.shares.<table>`."""
+    match = re.search(rf'<table class="shares {table}">(.*?)</table>', html, re.S)
+    assert match, f"no {table} table on the page"
+    rows = re.findall(
+        r'<tr class="share-row" data-share="([^"]+)" data-consumed="([^"]+)">'
+        r'<td class="share-name">([^<]*)</td>',
+        match.group(1),
+    )
+    return [(unescape(name), float(share), float(consumed)) for share, consumed, name in rows]
+
+
+def policy_badges(html: str) -> list[str]:
+    """The policy states the page's badges show, in page order."""
+    return re.findall(r'data-policy="(\w+)"', html)
+
+
+def test_slo_page_shows_where_the_budget_went_as_the_api_does(shop_site: Any, shop: Any) -> None:
+    at = datetime.fromtimestamp(shop.end, UTC).isoformat()
+    page = shop_site.get(f"/slos/{SHOP_ID}", params={"at": at})
+    assert page.status_code == 200, page.text
+    api = shop_site.get(f"/api/v1/slos/{SHOP_ID}/budget/explain", params={"at": at}).json()
+    periods = share_rows(page.text, "periods")
+    assert [(share, used) for _, share, used in periods] == [
+        (row["share"], row["consumed_ratio"]) for row in api["periods"]
+    ]
+    kinds = [row["kind"] for row in api["periods"]]
+    assert kinds[:2] == ["incident", "incident"] and "outside_incidents" in kinds  # outage and burst
+    assert periods[kinds.index("outside_incidents")][0] == "outside incidents"
+    outage = datetime.fromtimestamp(shop.outage[0], UTC).strftime("%Y-%m-%d %H:%M")
+    assert periods[0][0].startswith(outage)
+    labels = share_rows(page.text, "labels")
+    assert [(name, share, used) for name, share, used in labels if name.startswith("server=")] == [
+        (f"server={row['labels']['server']}", row["share"], row["consumed_ratio"])
+        for row in api["labels"]
+        if not row["other"]
+    ]
+    assert [name for name, _, _ in labels][:3] == ["server=s2", "server=s1", "server=s3"]
+    assert sum(share for _, share, _ in periods) == pytest.approx(1.0, rel=1e-3)
+    assert f"{100 * api['consumed_ratio']:.1f}% of the budget used" in page.text
+
+
+def test_policy_badges_say_what_the_policy_route_says(shop_site: Any, shop: Any) -> None:
+    at = datetime.fromtimestamp(shop.end, UTC).isoformat()
+    policy = shop_site.get(f"/api/v1/slos/{SHOP_ID}/policy", params={"at": at}).json()
+    assert policy["state"] == "warn"  # the shop spent more than 0.5% of its budget
+    page = shop_site.get(f"/slos/{SHOP_ID}", params={"at": at}).text
+    assert policy_badges(page) == ["warn"]
+    assert unescape(policy["reasons"][0]) in unescape(page)
+    overview = shop_site.get("/", params={"at": at}).text
+    row = re.search(rf'<tr class="slo [^"]*" data-slo="{SHOP_ID}">(.*?)</tr>', overview, re.S)
+    assert row and policy_badges(row.group(1)) == [policy["state"]]
+
+
+def test_explain_refused_by_prometheus_degrades_to_a_note(tmp_path: Path, shop_prom: Any, shop: Any) -> None:
+    from fastapi.testclient import TestClient
+    from query_proxy import query_proxy
+
+    from sloapi.main import create_app
+
+    now = datetime.fromtimestamp(shop.end, UTC)
+    with (
+        query_proxy(shop_prom.url, "", {}, refuse="sum by (") as (url, log),
+        TestClient(create_app(shop_settings(tmp_path, url), clock=lambda: now)) as client,
+    ):
+        page = client.get(f"/slos/{SHOP_ID}")
+        refused = client.get(f"/api/v1/slos/{SHOP_ID}/budget/explain")
+        status = client.get(f"/api/v1/slos/{SHOP_ID}").json()["status"]
+    assert refused.status_code == 502, refused.text  # the API passes Prometheus's refusal on
+    assert page.status_code == 200 and log.refused >= 2  # the page and the API both asked
+    assert "Where the budget went is not available" in page.text
+    assert "query refused by the test proxy" in page.text
+    assert f'data-value="{status["sli"]}"' in page.text  # the rest of the page still shows
+    assert policy_badges(page.text) == ["warn"]
+
+
+def test_an_exclusion_declared_through_the_api_shows_on_the_page(shop_site: Any, shop: Any) -> None:
+    at = datetime.fromtimestamp(shop.end, UTC).isoformat()
+    before = shop_site.get(f"/slos/{SHOP_ID}", params={"at": at}).text
+    assert "None declared" in before
+    body = {
+        "start": datetime.fromtimestamp(shop.outage[0], UTC).isoformat(),
+        "end": datetime.fromtimestamp(shop.outage[1], UTC).isoformat(),
+        "reason": "s2 <replaced> & rebooted",
+        "who": "bob",
+        "slo_id": SHOP_ID,
+    }
+    headers = {"Authorization": f"Bearer {SHOP_TOKEN}"}
+    assert shop_site.post("/api/v1/exclusions", json=body, headers=headers).status_code == 201
+    page = shop_site.get(f"/slos/{SHOP_ID}", params={"at": at}).text
+    row = re.search(r'<tr class="exclusion-row">(.*?)</tr>', page, re.S)
+    assert row, "no exclusion row"
+    cells = [unescape(c) for c in re.findall(r"<td>([^<]*)</td>", row.group(1))]
+    start = datetime.fromtimestamp(shop.outage[0], UTC).strftime("%Y-%m-%d %H:%M UTC")
+    assert cells == [start, cells[1], "s2 <replaced> & rebooted", "bob", "this SLO"]
+    assert "&lt;replaced&gt; &amp; rebooted" in page  # escaped, not markup
+    # the attribution follows: the outage no longer spends budget, on the page as in the API
+    api = shop_site.get(f"/api/v1/slos/{SHOP_ID}/budget/explain", params={"at": at}).json()
+    assert [share for _, share, _ in share_rows(page, "periods")] == [row["share"] for row in api["periods"]]
+    assert api["excluded"]["seconds"] == 1800
+    assert "Excluded maintenance (30m 00s) used none." in page
