@@ -59,7 +59,7 @@ unit: venv
 	$(VENV)/bin/pytest -m "not stack and not drill"
 
 test: deps lint typecheck
-	$(VENV)/bin/pytest -m "not drill" -p no:cacheprovider; rc=$$?; \
+	$(VENV)/bin/pytest -m "not drill" -p no:cacheprovider --durations=25; rc=$$?; \
 	if [ $$rc = 5 ]; then echo "error: pytest collected no test" >&2; fi; exit $$rc
 
 bench: deps

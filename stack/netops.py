@@ -141,10 +141,10 @@ def remove(plan: Plan, record: Path) -> list[str]:
     for ns in sorted(set(namespaces(plan)) | set(recorded.get("namespaces", []))):
         _kill_all(pids_in(ns))
         ip("netns", "del", ns, check=False)
-        gone.append(ns)
+        gone.append(f"netns {ns}")
     for link in sorted(set(links(plan)) | set(recorded.get("links", []))):
         ip("link", "del", link, check=False)
-        gone.append(link)
+        gone.append(f"link {link}")
     record.unlink(missing_ok=True)
     return gone
 
