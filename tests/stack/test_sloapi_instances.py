@@ -78,5 +78,5 @@ def test_prometheus_scrapes_every_instance_under_job_sloapi(
 
 @pytest.mark.parametrize("name", ["sloapi-instance-down", "report-send-switchover"])
 def test_send_drills_refuse_a_stack_with_one_instance(tmp_path: Path, name: str) -> None:
-    with pytest.raises(DrillError, match="needs 2 sloapi instances.*--sloapi-instances 2"):
+    with pytest.raises(DrillError, match=r"needs 2 sloapi instances.*--sloapi-instances 2"):
         run_drill(_stack(tmp_path, 1), name)
