@@ -331,6 +331,17 @@ def _judge_send(ctx: Context) -> list[tuple[str, bool, str]]:
     return sends.judge_delivery(ctx.stack, ctx.facts["send"], instance_name(finisher) if finisher else None)
 
 
+_SWITCHOVER_EXPECTED: dict[str, Any] = {
+    "exporter": "patroni-exporter",
+    "detect": _target_is("patroni_primary", 0, target="$victim"),
+    "alerts": ("PatroniFailover",),
+    "alert_within": 60,
+    "leader_change": True,
+    "leader_within": 30,
+    "max_write_errors_window": 30,
+}
+"""What a switchover does, with or without a report send in flight."""
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -352,13 +363,7 @@ SCENARIOS: dict[str, Scenario] = {
             "a planned `patronictl switchover` to the synchronous standby",
             _switchover,
             _nothing,
-            exporter="patroni-exporter",
-            detect=_target_is("patroni_primary", 0, target="$victim"),
-            alerts=("PatroniFailover",),
-            alert_within=60,
-            leader_change=True,
-            leader_within=30,
-            max_write_errors_window=30,
+            **_SWITCHOVER_EXPECTED,
             quick=True,
         ),
         Scenario(
@@ -517,13 +522,7 @@ SCENARIOS: dict[str, Scenario] = {
             "a `patronictl switchover` of sloapi's store in the middle of a report send",
             _send_then(_switchover),
             _nothing,
-            exporter="patroni-exporter",
-            detect=_target_is("patroni_primary", 0, target="$victim"),
-            alerts=("PatroniFailover",),
-            alert_within=60,
-            leader_change=True,
-            leader_within=30,
-            max_write_errors_window=30,
+            **_SWITCHOVER_EXPECTED,
             sloapi_instances=2,
             judge=_judge_send,
         ),
