@@ -322,7 +322,7 @@ def _kill_sender(ctx: Context) -> None:
 
 def _restart_sender_when_delivered(ctx: Context) -> None:
     """Let the other instance finish first (so the judge sees who did), then restart the victim."""
-    sends.wait_delivered(ctx.stack, ctx.facts["send"].month)
+    sends.wait_delivered(ctx.stack, ctx.facts["send"])
     _restart_victim(ctx)
 
 

@@ -43,6 +43,7 @@ class Send:
     instance: str
     started: float
     answer: dict[str, Any] = field(default_factory=dict)
+    delivered_s: float | None = None  # seconds from the send's start until every copy was `sent`
     thread: threading.Thread | None = None
 
 
@@ -157,19 +158,21 @@ def kill_instance(stack: Stack, instance: str) -> None:
     process.kill(pid, signal.SIGKILL)
 
 
-def wait_delivered(stack: Stack, month: str) -> dict[str, tuple[str, str | None, str | None]]:
-    """Wait until no copy of `month` is claimed or waiting; recipient -> (status, message id, holder)."""
+def wait_delivered(stack: Stack, send: Send) -> dict[str, tuple[str, str | None, str | None]]:
+    """Wait until every copy of the send's month is `sent` (noting when in `send.delivered_s`);
+    recipient -> (status, message id, holder)."""
     deadline = time.monotonic() + DELIVERED_WITHIN
     rows: list[tuple[Any, ...]] = []
     while time.monotonic() < deadline:
         rows = query(
             stack,
             "SELECT recipient, status, message_id, claimed_by FROM report_deliveries WHERE month = %s",
-            (month,),
+            (send.month,),
         )
         if rows and all(r[1] == "sent" for r in rows):
+            send.delivered_s = send.delivered_s or round(time.time() - send.started, 1)
             break
-        time.sleep(1)
+        time.sleep(0.5)
     return {str(r[0]): (str(r[1]), r[2], r[3]) for r in rows}
 
 
@@ -185,7 +188,7 @@ def mails_since(stack: Stack, since: float) -> list[tuple[str, list[str]]]:
 def judge_delivery(stack: Stack, send: Send, finisher: str | None = None) -> list[tuple[str, bool, str]]:
     """The send's expectations: every copy `sent` (by instance `finisher` when given), the sink
     holds exactly one mail per recipient, under its copy's own Message-ID. (name, held, detail)."""
-    copies = wait_delivered(stack, send.month)
+    copies = wait_delivered(stack, send)
     mails = mails_since(stack, send.started)
     unsent = {r: c[0] for r, c in copies.items() if c[0] != "sent"}
     counts = {r: sum(r in rcpts for _, rcpts in mails) for r in copies}
@@ -196,7 +199,8 @@ def judge_delivery(stack: Stack, send: Send, finisher: str | None = None) -> lis
         (
             f"every copy of {send.month} sent within {DELIVERED_WITHIN:.0f}s",
             bool(copies) and not unsent,
-            f"{len(copies)} copies, not sent: {unsent or 'none'}; sent by: {', '.join(holders)}",
+            f"{len(copies)} copies, all sent {send.delivered_s}s after the send started; "
+            f"not sent: {unsent or 'none'}; sent by: {', '.join(holders)}",
         ),
         (
             "exactly one mail per recipient in the sink",
