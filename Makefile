@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := haproxy pgbouncer patroni etcd-server etcd-client postgresql-15 postgresql-contrib \
 	prometheus prometheus-alertmanager prometheus-haproxy-exporter openssl iproute2 procps \
-	chromium fonts-dejavu-core
+	chromium fonts-dejavu-core victoria-metrics
 
 .PHONY: help deps apt venv demo down status test lint typecheck unit bench drills clean dashboards rules
 

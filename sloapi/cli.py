@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from sloapi.commands import check, report, rules, serve
+from sloapi.commands import check, convert, report, rules, serve
 from sloapi.config import Settings
 
-SUBCOMMAND_MODULES = (check, rules, serve, report)
+SUBCOMMAND_MODULES = (check, convert, rules, serve, report)
 
 
 def common_parser() -> argparse.ArgumentParser:

@@ -15,15 +15,36 @@ class SpecError(SloapiError):
     Attributes:
         file: the spec file.
         slo: the SLO id (or name) when the problem is in one SLO, else None.
-        reason: what is wrong.
+        reason: what is wrong (naming the field when there is one).
+        line: the line in the file (1-based) when YAML gives one, else None.
+        field: the field's path in the document (`slos[0].objective`), else None.
     """
 
-    def __init__(self, file: str, slo: str | None, reason: str) -> None:
+    def __init__(
+        self, file: str, slo: str | None, reason: str, line: int | None = None, field: str | None = None
+    ) -> None:
         self.file = file
         self.slo = slo
         self.reason = reason
-        where = f"{file}: SLO {slo}" if slo else file
+        self.line = line
+        self.field = field
+        place = f"{file}:{line}" if line else file
+        where = f"{place}: SLO {slo}" if slo else place
         super().__init__(f"{where}: {reason}")
+
+
+class InvalidSpecsError(SpecError):
+    """Several invalid specs at once; file, slo, reason and line are those of the first.
+
+    Attributes:
+        errors: every error, in file and line order.
+    """
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        first = errors[0]
+        super().__init__(first.file, first.slo, first.reason, first.line, first.field)
+        self.errors = errors
+        self.args = ("\n".join(str(e) for e in errors),)
 
 
 class UnknownSLOError(SloapiError):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from stack.components.victoria import TSDB_CHOICES, TsdbChoiceError, choose_tsdb
 from stack.layout import default_layout
 from stack.runner import Stack, StackError
 from stack.sink import read_mail
@@ -27,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         help="3 for the demo (default), 1 for tests; fixed once the stack exists",
     )
     up.add_argument("--no-services", action="store_true", help="without our exporters and SLO service")
+    up.add_argument(
+        "--tsdb",
+        choices=TSDB_CHOICES,
+        help="prometheus (default) or victoriametrics (or NINES_TSDB); remembered by the state dir",
+    )
     down = sub.add_parser("down", help="stop everything `up` started")
     down.add_argument("--purge", action="store_true", help="also delete the state directory")
     sub.add_parser("status", help="one line per component: up/down, pid, address")
@@ -53,11 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         members = recorded.get("etcd_members", 3)
         services = recorded.get("services", True)
     layout = default_layout(args.dir, args.port_offset, members)
+    try:
+        layout.tsdb = choose_tsdb(layout, recorded.get("tsdb"), getattr(args, "tsdb", None), args.cmd == "up")
+    except TsdbChoiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stack = Stack(layout, with_services=services)
     try:
         if args.cmd == "up":
-            _record(layout.root, {"etcd_members": members, "services": services})
-            print(f"starting the nines stack in {layout.root} (etcd members: {members})", flush=True)
+            _record(layout.root, {"etcd_members": members, "services": services, "tsdb": layout.tsdb})
+            print(
+                f"starting the nines stack in {layout.root} (etcd members: {members}, tsdb: {layout.tsdb})",
+                flush=True,
+            )
             stack.up(progress=lambda s: print(s, flush=True))
             print("\nstack is up:")
             print("\n".join(stack.urls()))

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import httpx
-
-from stack.throwaway import free_port, stop, wait_for
+from stack.throwaway import Server, free_port, start_server
 
 Sample = tuple[float, float | None]
 Series = tuple[str, str, Mapping[str, str], Iterable[Sample]]
@@ -26,7 +23,8 @@ BLOCK_DURATION = "168h"
 RETENTION = "3650d"
 
 
-def _labels(labels: Mapping[str, str]) -> str:
+def label_text(labels: Mapping[str, str]) -> str:
+    """`{a="1",b="2"}` (sorted, escaped), or "" for no labels."""
     if not labels:
         return ""
     inner = ",".join(
@@ -47,7 +45,7 @@ def write_openmetrics(out: IO[str], series: Iterable[Series]) -> int:
         family = name.removesuffix("_total") if kind == "counter" else name
         out.write(f"# TYPE {family} {kind}\n")
         for _name, _kind, labels, samples in items:
-            prefix = name + _labels(labels)
+            prefix = name + label_text(labels)
             for ts, value in samples:
                 if value is None:
                     continue
@@ -78,18 +76,8 @@ def backfill(series: Iterable[Series], data: Path, timeout: float = 900.0) -> in
     return count
 
 
-@dataclass
-class Prometheus:
+class Prometheus(Server):
     """A running throwaway Prometheus."""
-
-    url: str
-    port: int
-    data_dir: Path
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        """Stop it (SIGTERM, SIGKILL after 30 s)."""
-        stop(self.process)
 
 
 def start_prometheus(
@@ -105,23 +93,8 @@ def start_prometheus(
         TimeoutError: not ready after `timeout` seconds.
     """
     port = free_port()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
-             f"--storage.tsdb.retention.time={RETENTION}", f"--web.listen-address=127.0.0.1:{port}",
-             *flags],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    instance = Prometheus(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited: {log.read_text(errors='replace')[-2000:]}")
-        return httpx.get(f"{instance.url}/-/ready", timeout=2).status_code == 200
-
-    try:
-        wait_for(ready, timeout, "prometheus ready", step=0.2, ignore=(httpx.HTTPError,))
-    except BaseException:
-        instance.stop()
-        raise
-    return instance
+    argv = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+            f"--storage.tsdb.retention.time={RETENTION}", f"--web.listen-address=127.0.0.1:{port}",
+            *flags]  # fmt: skip
+    proc = start_server(argv, log, f"http://127.0.0.1:{port}/-/ready", timeout)
+    return Prometheus(url=f"http://127.0.0.1:{port}", port=port, data_dir=data, process=proc)

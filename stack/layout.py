@@ -23,11 +23,13 @@ class Layout:
         root: the state directory; everything the stack writes lives under it.
         offset: added to every port of the table.
         etcd_members: 1 (tests) or 3 (demo).
+        tsdb: `prometheus` (default) or `victoriametrics` (see `stack.components.victoria`).
     """
 
     root: Path
     offset: int = 0
     etcd_members: int = 3
+    tsdb: str = "prometheus"
     python: str = field(default_factory=lambda: sys.executable)
 
     def port(self, name: str) -> int:
@@ -102,8 +104,11 @@ def default_layout(
     root: str | os.PathLike[str] | None = None,
     offset: int | None = None,
     etcd_members: int | None = None,
+    tsdb: str | None = None,
 ) -> Layout:
-    """The layout from arguments, else NINES_STACK_DIR / NINES_PORT_OFFSET, else `.stack/` and 0."""
+    """The layout from arguments, else NINES_STACK_DIR / NINES_PORT_OFFSET / NINES_TSDB, else
+    `.stack/`, 0 and `prometheus`."""
     root_path = Path(root or os.environ.get("NINES_STACK_DIR") or REPO / ".stack")
     off = offset if offset is not None else int(os.environ.get("NINES_PORT_OFFSET", "0"))
-    return Layout(root=root_path.absolute(), offset=off, etcd_members=etcd_members or 3)
+    chosen = tsdb or os.environ.get("NINES_TSDB") or "prometheus"
+    return Layout(root=root_path.absolute(), offset=off, etcd_members=etcd_members or 3, tsdb=chosen)

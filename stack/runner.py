@@ -16,9 +16,10 @@ from stack.components.base import Component
 from stack.components.etcd import Etcd, etcd_names
 from stack.components.haproxy import INSTANCES, HAProxy
 from stack.components.nines import NINES_SERVICES
-from stack.components.observability import Alertmanager, Prometheus, Sink
+from stack.components.observability import Alertmanager, Sink
 from stack.components.patroni import NODES, Patroni, cluster_ready, leader_port
 from stack.components.pgbouncer import PgBouncer
+from stack.components.victoria import TSDB_COMPONENTS, tsdb_components
 from stack.layout import Layout
 
 READY_TIMEOUT = 120.0
@@ -70,12 +71,13 @@ class Stack:
             Alertmanager(layout),
         ]
         services: list[Component] = [cls(layout) for cls in NINES_SERVICES if with_services]
-        names = {c.name for c in [*etcd, *pg, *edge, *services]} | {"pgbouncer", "prometheus"}
+        names = {c.name for c in [*etcd, *pg, *edge, *services]} | {"pgbouncer"}
+        names |= set(TSDB_COMPONENTS.get(layout.tsdb, ()))
         self.phases: list[list[Component]] = [
             [*etcd, *edge],
             pg,
             [PgBouncer(layout)],
-            [*services, Prometheus(layout, lambda port_name: _port_owner(port_name) in names)],
+            [*services, *tsdb_components(layout, lambda port_name: _port_owner(port_name) in names)],
         ]
         self.components = [c for phase in self.phases for c in phase]
 

@@ -12,9 +12,12 @@ import random
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import httpx
 
 T = TypeVar("T")
 
@@ -87,6 +90,44 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout)
+
+
+@dataclass
+class Server:
+    """A running throwaway daemon: its base URL, port, data directory and process."""
+
+    url: str
+    port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, SIGKILL after 30 s)."""
+        stop(self.process)
+
+
+def start_server(argv: Sequence[str], log: Path, ready_url: str, timeout: float) -> subprocess.Popen[bytes]:
+    """Start `argv` (output appended to `log`) and wait until GET `ready_url` answers 200.
+
+    Raises:
+        RuntimeError: the process exited before it was ready (the end of its log quoted).
+        TimeoutError: not ready after `timeout` seconds (the process is stopped).
+    """
+    name = Path(argv[0]).name
+    with log.open("ab") as out:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log.read_text(errors='replace')[-2000:]}")
+        return httpx.get(ready_url, timeout=2).status_code == 200
+
+    try:
+        wait_for(ready, timeout, f"{name} ready", step=0.2, ignore=(httpx.HTTPError,))
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
 
 
 def as_postgres() -> dict[str, object]:

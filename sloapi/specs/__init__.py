@@ -1,6 +1,6 @@
-"""SLO specs: Sloth `prometheus/v1` and OpenSLO v1 documents loaded into typed `SLOSpec`s."""
+"""SLO specs: Sloth, OpenSLO and Pyrra documents loaded into typed `SLOSpec`s."""
 
-from sloapi.specs.loader import load_dir, load_file
+from sloapi.specs.loader import load_dir, load_file, read_dir, read_file, read_text
 from sloapi.specs.model import AlertSpec, EventsSLI, RawSLI, SLOSpec, Window, parse_window
 
 __all__ = [
@@ -12,4 +12,7 @@ __all__ = [
     "load_dir",
     "load_file",
     "parse_window",
+    "read_dir",
+    "read_file",
+    "read_text",
 ]

@@ -1,140 +1,203 @@
-"""Sloth `prometheus/v1` specs (with our documented extensions `window` and `recipients`)."""
+"""Sloth specs: `prometheus/v1` files and Kubernetes `PrometheusServiceLevel` resources.
+
+Both carry the same service, labels and SLOs; the resource (`apiVersion: sloth.slok.dev/v1`)
+spells its SLI and alert keys in camelCase (`errorQuery`, `pageAlert`). Our extensions `window`,
+`timezone` and `recipients` are accepted per SLO in both.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sloapi.engine.objective import Objective
-from sloapi.errors import SpecError, WindowError
-from sloapi.specs.model import (
-    WINDOW_PLACEHOLDER,
-    AlertSpec,
-    EventsSLI,
-    RawSLI,
-    SLOSpec,
-    Window,
-    parse_window,
-)
+from sloapi.errors import WindowError
+from sloapi.specs.fields import Issues, join
+from sloapi.specs.model import AlertSpec, EventsSLI, RawSLI, SLOSpec, Window, parse_window
 
 SLOTH_VERSION = "prometheus/v1"
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+SLOTH_K8S_VERSION = "sloth.slok.dev/v1"
+SLOTH_K8S_KIND = "PrometheusServiceLevel"
+SLO_KEYS = (
+    "name",
+    "objective",
+    "description",
+    "labels",
+    "sli",
+    "alerting",
+    "window",
+    "timezone",
+    "recipients",
+)
 
 
-def _str_map(value: object, what: str, file: str, slo: str | None) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise SpecError(file, slo, f"{what} must be a mapping")
-    return {str(k): str(v) for k, v in value.items()}
+@dataclass(frozen=True)
+class Keys:
+    """How one Sloth format spells its SLI and alerting keys."""
+
+    error_query: str
+    total_query: str
+    error_ratio_query: str
+    page_alert: str
+    ticket_alert: str
 
 
-def _query(block: Mapping[str, Any], key: str, file: str, slo: str) -> str:
-    query = block.get(key)
-    if not isinstance(query, str) or not query.strip():
-        raise SpecError(file, slo, f"sli: {key} is missing")
-    if WINDOW_PLACEHOLDER not in query:
-        raise SpecError(file, slo, f"sli: {key} does not contain {WINDOW_PLACEHOLDER}")
-    return query.strip()
+SNAKE = Keys("error_query", "total_query", "error_ratio_query", "page_alert", "ticket_alert")
+CAMEL = Keys("errorQuery", "totalQuery", "errorRatioQuery", "pageAlert", "ticketAlert")
 
 
-def _sli(raw: object, file: str, slo: str) -> EventsSLI | RawSLI:
-    if not isinstance(raw, Mapping):
-        raise SpecError(file, slo, "sli is missing")
-    if "events" in raw:
-        events = raw["events"]
-        if not isinstance(events, Mapping):
-            raise SpecError(file, slo, "sli.events must be a mapping")
-        return EventsSLI(
-            error_query=_query(events, "error_query", file, slo),
-            total_query=_query(events, "total_query", file, slo),
-        )
-    if "raw" in raw:
-        block = raw["raw"]
-        if not isinstance(block, Mapping):
-            raise SpecError(file, slo, "sli.raw must be a mapping")
-        return RawSLI(error_ratio_query=_query(block, "error_ratio_query", file, slo))
-    if "plugin" in raw:
-        raise SpecError(file, slo, "sli.plugin (Sloth SLI plugins) is not supported")
-    raise SpecError(file, slo, "sli needs `events` or `raw`")
+def _sli(raw: Mapping[str, Any], keys: Keys, issues: Issues, slo: str) -> EventsSLI | RawSLI | None:
+    sli = issues.mapping(raw, "sli", slo, "", required=True)
+    if sli is None:
+        return None
+    issues.unknown(sli, ("events", "raw", "plugin"), slo, "sli")
+    if "plugin" in sli:
+        issues.add(sli, "plugin", slo, "sli.plugin", "(Sloth SLI plugins) is not supported")
+        return None
+    events = issues.mapping(sli, "events", slo, "sli")
+    if events is not None:
+        issues.unknown(events, (keys.error_query, keys.total_query), slo, "sli.events")
+        error = issues.windowed_query(events, keys.error_query, slo, "sli.events")
+        total = issues.windowed_query(events, keys.total_query, slo, "sli.events")
+        return EventsSLI(total_query=total, error_query=error) if error and total else None
+    block = issues.mapping(sli, "raw", slo, "sli")
+    if block is not None:
+        issues.unknown(block, (keys.error_ratio_query,), slo, "sli.raw")
+        ratio = issues.windowed_query(block, keys.error_ratio_query, slo, "sli.raw")
+        return RawSLI(error_ratio_query=ratio) if ratio else None
+    if "events" not in sli and "raw" not in sli:
+        issues.add(raw, "sli", slo, "sli", "needs `events` or `raw`")
+    return None
 
 
-def _alerting(raw: object, slo_id: str, file: str) -> AlertSpec:
-    raw = raw or {}
-    if not isinstance(raw, Mapping):
-        raise SpecError(file, slo_id, "alerting must be a mapping")
-    page = raw.get("page_alert") or {}
-    ticket = raw.get("ticket_alert") or {}
-    name = str(raw.get("name") or "".join(p.capitalize() for p in re.split(r"[-_.]", slo_id)))
-    return AlertSpec(
-        name=name,
-        labels=_str_map(raw.get("labels"), "alerting.labels", file, slo_id),
-        annotations=_str_map(raw.get("annotations"), "alerting.annotations", file, slo_id),
-        page_labels=_str_map(page.get("labels"), "page_alert.labels", file, slo_id),
-        page_annotations=_str_map(page.get("annotations"), "page_alert.annotations", file, slo_id),
-        page_disabled=bool(page.get("disable", False)),
-        ticket_labels=_str_map(ticket.get("labels"), "ticket_alert.labels", file, slo_id),
-        ticket_annotations=_str_map(ticket.get("annotations"), "ticket_alert.annotations", file, slo_id),
-        ticket_disabled=bool(ticket.get("disable", False)),
+def _alert_block(
+    raw: Mapping[str, Any], key: str, issues: Issues, slo: str
+) -> tuple[dict[str, str], dict[str, str], bool]:
+    block = issues.mapping(raw, key, slo, "alerting") or {}
+    prefix = join("alerting", key)
+    issues.unknown(block, ("disable", "labels", "annotations"), slo, prefix)
+    return (
+        issues.str_map(block, "labels", slo, prefix),
+        issues.str_map(block, "annotations", slo, prefix),
+        block.get("disable") is True,
     )
 
 
-def _objective(value: object, file: str, slo: str) -> Objective:
+def default_alert_name(slo_id: str) -> str:
+    """Sloth-style CamelCase alert name from an SLO id (`web-availability` -> `WebAvailability`)."""
+    return "".join(p.capitalize() for p in re.split(r"[-_.]", slo_id))
+
+
+def _alerting(raw: Mapping[str, Any], keys: Keys, issues: Issues, slo: str) -> AlertSpec:
+    block = issues.mapping(raw, "alerting", slo, "") or {}
+    allowed = ("name", "labels", "annotations", keys.page_alert, keys.ticket_alert)
+    issues.unknown(block, allowed, slo, "alerting")
+    page_labels, page_annotations, page_off = _alert_block(block, keys.page_alert, issues, slo)
+    ticket_labels, ticket_annotations, ticket_off = _alert_block(block, keys.ticket_alert, issues, slo)
+    return AlertSpec(
+        name=issues.text(block, "name", slo, "alerting", required=False) or default_alert_name(slo),
+        labels=issues.str_map(block, "labels", slo, "alerting"),
+        annotations=issues.str_map(block, "annotations", slo, "alerting"),
+        page_labels=page_labels,
+        page_annotations=page_annotations,
+        page_disabled=page_off,
+        ticket_labels=ticket_labels,
+        ticket_annotations=ticket_annotations,
+        ticket_disabled=ticket_off,
+    )
+
+
+def objective_percent(
+    node: Mapping[str, Any], key: str, issues: Issues, slo: str, field: str
+) -> Objective | None:
+    """A required objective in percent, strictly inside (0, 100)."""
+    value = node.get(key)
+    if value is None:
+        issues.missing(node, key, slo, "")
+        return None
     try:
-        return Objective.from_percent(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        raise SpecError(file, slo, f"objective {value!r} is outside (0, 100)") from None
+        return Objective.from_percent(value)
+    except ValueError:
+        reason = (
+            f"{value} is outside (0, 100)" if isinstance(value, int | float) else f"{value!r} is not a number"
+        )
+        issues.add(node, key, slo, field, reason)
+        return None
 
 
-def _window(raw: Mapping[str, Any], file: str, slo: str) -> Window:
+def window_extension(raw: Mapping[str, Any], issues: Issues, slo: str) -> Window:
+    """Our `window` / `timezone` extension (default: 30 days rolling)."""
     if raw.get("window") is None:
         return Window()
     try:
         return parse_window(raw["window"], str(raw.get("timezone", "UTC")))
     except WindowError as exc:
-        raise SpecError(file, slo, f"window: {exc}") from None
+        issues.add(raw, "window", slo, "window", f": {exc}")
+        return Window()
 
 
-def parse_sloth(doc: Mapping[str, Any], file: str) -> list[SLOSpec]:
-    """Turn one Sloth `prometheus/v1` document into SLOSpecs.
+def _slo(
+    raw: object, index: int, service: str, base: dict[str, str], keys: Keys, issues: Issues
+) -> SLOSpec | None:
+    if not isinstance(raw, Mapping):
+        issues.add(raw, None, f"#{index + 1}", "", "an SLO must be a mapping")
+        return None
+    given = raw.get("name")
+    label = f"{service}-{given}" if isinstance(given, str) and given else f"#{index + 1}"
+    before = len(issues.errors)
+    issues.unknown(raw, SLO_KEYS, label, "")
+    name = issues.name(raw, "name", label, "")
+    slo_id = f"{service}-{name}" if name else f"#{index + 1}"
+    recipients = raw.get("recipients") or []
+    if not isinstance(recipients, list):
+        issues.add(raw, "recipients", slo_id, "recipients", "must be a list")
+    spec = SLOSpec(
+        id=slo_id,
+        service=service,
+        name=name or "",
+        objective=objective_percent(raw, "objective", issues, slo_id, "objective")
+        or Objective.from_percent(99),
+        sli=_sli(raw, keys, issues, slo_id) or RawSLI(""),
+        window=window_extension(raw, issues, slo_id),
+        labels={**base, **issues.str_map(raw, "labels", slo_id, "")},
+        description=str(raw.get("description") or ""),
+        alerting=_alerting(raw, keys, issues, slo_id),
+        recipients=tuple(str(r) for r in recipients) if isinstance(recipients, list) else (),
+        source=issues.file,
+    )
+    return spec if len(issues.errors) == before and name else None
 
-    Raises:
-        SpecError: naming the file, the SLO and the reason.
-    """
-    if doc.get("version") != SLOTH_VERSION:
-        raise SpecError(file, None, f"version must be {SLOTH_VERSION!r}")
-    service = doc.get("service")
-    if not isinstance(service, str) or not _NAME.match(service):
-        raise SpecError(file, None, "service is missing or not a valid name")
-    base_labels = _str_map(doc.get("labels"), "labels", file, None)
-    slos = doc.get("slos")
+
+def parse_group(node: Mapping[str, Any], keys: Keys, issues: Issues, prefix: str) -> list[SLOSpec]:
+    """The service, labels and SLOs of a Sloth group (a `prometheus/v1` file or a resource's spec)."""
+    service = issues.name(node, "service", None, prefix)
+    base = issues.str_map(node, "labels", None, prefix)
+    slos = node.get("slos")
+    if slos is None:
+        issues.missing(node, "slos", None, prefix)
+        return []
     if not isinstance(slos, list) or not slos:
-        raise SpecError(file, None, "slos must be a non-empty list")
-    specs = []
-    for index, raw in enumerate(slos):
-        if not isinstance(raw, Mapping):
-            raise SpecError(file, f"#{index + 1}", "must be a mapping")
-        name = raw.get("name")
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise SpecError(file, f"#{index + 1}", "name is missing or not a valid name")
-        slo_id = f"{service}-{name}"
-        recipients = raw.get("recipients") or []
-        if not isinstance(recipients, list):
-            raise SpecError(file, slo_id, "recipients must be a list")
-        specs.append(
-            SLOSpec(
-                id=slo_id,
-                service=service,
-                name=name,
-                objective=_objective(raw.get("objective"), file, slo_id),
-                sli=_sli(raw.get("sli"), file, slo_id),
-                window=_window(raw, file, slo_id),
-                labels={**base_labels, **_str_map(raw.get("labels"), "labels", file, slo_id)},
-                description=str(raw.get("description") or ""),
-                alerting=_alerting(raw.get("alerting"), slo_id, file),
-                recipients=tuple(str(r) for r in recipients),
-                source=file,
-            )
-        )
-    return specs
+        issues.add(node, "slos", None, join(prefix, "slos"), "must be a non-empty list")
+        return []
+    if service is None:
+        return []
+    specs = [_slo(raw, i, service, base, keys, issues) for i, raw in enumerate(slos)]
+    return [s for s in specs if s is not None]
+
+
+def parse_sloth(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:
+    """The SLOs of one Sloth `prometheus/v1` document (problems go to `issues`)."""
+    issues.unknown(doc, ("version", "service", "labels", "slos"), None, "")
+    return parse_group(doc, SNAKE, issues, "")
+
+
+def parse_sloth_k8s(doc: Mapping[str, Any], issues: Issues) -> list[SLOSpec]:
+    """The SLOs of one `PrometheusServiceLevel` resource (metadata and status are Kubernetes')."""
+    issues.unknown(doc, ("apiVersion", "kind", "metadata", "spec", "status"), None, "")
+    spec = issues.mapping(doc, "spec", None, "", required=True)
+    if spec is None:
+        return []
+    issues.unknown(spec, ("service", "labels", "slos"), None, "spec")
+    return parse_group(spec, CAMEL, issues, "spec")

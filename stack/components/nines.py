@@ -11,6 +11,7 @@ from stack.components.base import Component, http_ok
 from stack.components.haproxy import INSTANCES
 from stack.components.patroni import NODES, rest_name
 from stack.components.pgbouncer import STATS_USER
+from stack.components.victoria import query_url
 from stack.layout import REPO
 
 CLUSTER = "demo"
@@ -128,7 +129,7 @@ class SloApi(Component):
         lay.path("sloapi").mkdir(parents=True, exist_ok=True)
         env.update(
             {
-                "SLOAPI_PROMETHEUS_URL": f"http://{lay.addr('prometheus')}",
+                "SLOAPI_PROMETHEUS_URL": query_url(lay),
                 "SLOAPI_DATABASE_URL": f"sqlite:///{lay.path('sloapi', 'sloapi.db')}",
                 "SLOAPI_SMTP_HOST": "127.0.0.1",
                 "SLOAPI_SMTP_PORT": str(lay.port("smtp")),

@@ -142,7 +142,8 @@ def test_invalid_specs_name_file_slo_and_reason(tmp_path: Path, old: str, new: s
     assert reason in info.value.reason
     if "service" not in reason:
         assert info.value.slo == "myservice-requests-availability"
-        assert str(info.value).startswith(f"{path}: SLO myservice-requests-availability: ")
+        assert info.value.line is not None
+        assert str(info.value).startswith(f"{path}:{info.value.line}: SLO myservice-requests-availability: ")
 
 
 def test_duplicate_ids_across_files(tmp_path: Path) -> None:
@@ -166,13 +167,20 @@ def test_broken_yaml_and_unknown_documents(tmp_path: Path) -> None:
 def test_shipped_specs_cover_the_stack() -> None:
     specs = {s.id: s for s in load_dir(REPO / "slos")}
     assert {s.labels["component"] for s in specs.values()} == {
-        "haproxy", "pgbouncer", "postgresql", "etcd",
+        "haproxy", "pgbouncer", "postgresql", "etcd", "app",
     }  # fmt: skip
     assert isinstance(specs["web-availability"].sli, EventsSLI)
     assert 'proxy="web"' in specs["web-availability"].queries("5m")["total"]
     assert 'proxy="api"' in specs["api-availability"].queries("5m")["total"]
     assert isinstance(specs["postgresql-primary-availability"].sli, RawSLI)
+    latency = specs.pop("app-request-latency")
     assert all(s.objective.budget == 0.001 for s in specs.values())
+    # the latency SLO (a Pyrra resource) reads the demo apps' histogram: 99 % within 250 ms
+    assert (latency.objective.budget, latency.window.name) == (0.01, "30d")
+    assert latency.queries("5m")["total"] == (
+        'sum(rate(http_request_duration_seconds_count{job="app", route!="health"}[5m]))'
+    )
+    assert latency.sli.good_query.endswith('route!="health", le="0.25"}[{{.window}}]))')  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,14 @@ def test_the_stacks_sloapi_serves_the_shipped_slos(stack) -> None:  # type: igno
     ready = httpx.get(f"{base}/readyz", timeout=60)
     assert ready.status_code == 200, ready.text
     body = httpx.get(f"{base}/api/v1/slos", timeout=120).json()
-    assert body["count"] == 5
+    assert body["count"] == 6
     by_id = {s["id"]: s for s in body["slos"]}
     assert by_id["web-availability"]["labels"]["component"] == "haproxy"
     token = stack.secret("sloapi_token")
     denied = httpx.post(f"{base}/api/v1/reload", timeout=60)
     assert denied.status_code == 401
     reloaded = httpx.post(f"{base}/api/v1/reload", headers={"Authorization": f"Bearer {token}"}, timeout=60)
-    assert reloaded.json() == {"slos": 5}
+    assert reloaded.json() == {"slos": 6}
 
 
 @pytest.mark.stack
@@ -35,7 +35,10 @@ def test_shipped_slis_match_the_stacks_metrics(stack) -> None:  # type: ignore[n
         "etcd-availability",
         "web-availability",
         "api-availability",
+        "app-request-latency",
     )
+    for path in ("/", "/api/orders", "/db"):  # the latency SLO's series appear with the first request
+        httpx.get(f"http://{stack.addr('app-1')}{path}", timeout=30)
     while time.monotonic() < deadline and len(found) < len(ids):
         for slo_id in ids:
             body = httpx.get(
@@ -48,3 +51,4 @@ def test_shipped_slis_match_the_stacks_metrics(stack) -> None:  # type: ignore[n
     assert set(found) == set(ids), found
     assert all(sli is None or 0.0 <= sli <= 1.0 for sli in found.values())
     assert all(found[i] is not None for i in ids[:3])
+    assert found["app-request-latency"] is not None

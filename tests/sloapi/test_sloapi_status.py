@@ -130,6 +130,7 @@ def test_list_has_every_slo_and_absent_series_are_no_data(client: TestClient, hi
     by_id = {s["id"]: s for s in body["slos"]}
     assert sorted(by_id) == [
         "api-availability",
+        "app-request-latency",
         "etcd-availability",
         "pgbouncer-availability",
         "postgresql-primary-availability",
