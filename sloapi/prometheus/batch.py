@@ -7,14 +7,39 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
 
 import numpy as np
 
 from sloapi.prometheus.decode import RangeSeries, Sample
 
 
+def range_params(query: str, start: str, end: str, step: int) -> dict[str, str]:
+    """Parameters of one `/api/v1/query_range` request.
+
+    `nocache=1`: VictoriaMetrics's response cache otherwise snaps `start` and `end` of a query of
+    50 points or more down to multiples of the step and hides the last 30 s, so the answer's
+    points leave the step grid; Prometheus, Thanos and Mimir ignore the parameter.
+    """
+    return {"query": query, "start": start, "end": end, "step": str(step), "nocache": "1"}
+
+
+def ready_url(base: str) -> str:
+    """Where to ask whether the backend at `base` is ready.
+
+    At a host's root (Prometheus, Thanos Query, VictoriaMetrics single-node) its `/-/ready`;
+    under a path prefix (vmselect's `/select/<tenant>/prometheus`, Mimir's `/prometheus`) the
+    readiness endpoint is not there, so a trivial query, which every backend answers under it.
+    """
+    if urlsplit(base).path.strip("/"):
+        return f"{base.rstrip('/')}/api/v1/query?{urlencode({'query': '1'})}"
+    return f"{base.rstrip('/')}/-/ready"
+
+
 class Client(Protocol):
     """What a batch needs of the client (`PromClient`)."""
+
+    max_points: int
 
     def submit(self, func: Callable[[], Any]) -> Future[Any]:
         """Run `func` on the client's workers."""
@@ -78,6 +103,11 @@ class QueryBatch:
                 pending = self._client.range_pending(query, start, end, step_seconds)
                 self._ranges[key] = pending
             return pending
+
+    def max_range_seconds(self, step_seconds: int) -> int:
+        """The longest range one request of this batch selects: what a range request of the
+        client's most points spans at `step_seconds` (instant queries' windows stay under it)."""
+        return self._client.max_points * step_seconds
 
     @property
     def distinct_queries(self) -> int:

@@ -20,7 +20,7 @@ from urllib3.util.retry import Retry
 
 from sloapi.engine.durations import parse_duration
 from sloapi.errors import PrometheusUnavailableError, QueryError, WindowError
-from sloapi.prometheus.batch import PendingRange, QueryBatch
+from sloapi.prometheus.batch import PendingRange, QueryBatch, range_params, ready_url
 from sloapi.prometheus.chunks import chunk_bounds
 from sloapi.prometheus.decode import RangeSeries, Sample, decode_matrix
 
@@ -156,7 +156,7 @@ class PromClient:
     def _get_range(self, query: str, lo: float, hi: float, step: int) -> list[RangeSeries]:
         response = self._session.get(
             f"{self.url}/api/v1/query_range",
-            params={"query": query, "start": _seconds(lo), "end": _seconds(hi), "step": str(step)},
+            params=range_params(query, _seconds(lo), _seconds(hi), step),
             timeout=self.timeout,
         )
         if response.status_code != 200:
@@ -168,7 +168,7 @@ class PromClient:
     def ready(self) -> bool:
         """True when Prometheus answers its readiness endpoint."""
         try:
-            response = requests.get(f"{self.url}/-/ready", timeout=min(self.timeout, 5.0))
+            response = requests.get(ready_url(self.url), timeout=min(self.timeout, 5.0))
         except requests.RequestException:
             return False
         return response.status_code == 200

@@ -24,13 +24,14 @@ from sloapi.engine.figures import (
     classify,
     event_error_ratio,
     safe_float,
+    totalled_figures,
     verdict,
 )
 from sloapi.errors import WindowError
 from sloapi.prometheus.batch import QueryBatch
 from sloapi.prometheus.decode import Sample
-from sloapi.prometheus.fetch import fetch_steps
-from sloapi.specs.model import SLOSpec, Window
+from sloapi.prometheus.fetch import fetch_steps, selector_window, submit_window_totals
+from sloapi.specs.model import RawSLI, SLOSpec, Window
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ def submit_burn_queries(
 ) -> dict[str, tuple[Future[list[Sample]], ...]]:
     """Submit the instant queries of every burn window (de-duplicated by the batch)."""
     futures: dict[str, tuple[Future[list[Sample]], ...]] = {}
-    for name in BURN_WINDOWS:
-        queries = spec.queries(name)
+    for name, seconds in BURN_WINDOWS.items():
+        queries = spec.queries(selector_window(spec, seconds))
         if "ratio" in queries:
             futures[name] = (batch.instant(queries["ratio"], at),)
         else:
@@ -115,6 +116,31 @@ def data_json(fig: WindowFigures | None, coverage: float | None = None) -> dict[
     }
 
 
+def window_figures_of(
+    batch: QueryBatch,
+    spec: SLOSpec,
+    bounds: tuple[datetime, datetime],
+    window_seconds: float,
+    options: StatusOptions,
+) -> WindowFigures:
+    """The figures of the window `(start, at]` (`bounds`) of `spec`.
+
+    Event SLIs: whole-window totals and a count of covered steps (three instant queries; no
+    per-step series). Raw SLIs: the mean of the per-step error ratios of the step series.
+    """
+    start, at = bounds
+    span = Span(options.step_seconds, window_seconds, (at - start).total_seconds(), options.missing)
+    if isinstance(spec.sli, RawSLI):
+        steps = fetch_steps(batch, spec, start, at, options.step_seconds)
+        return steps.arrays().figures(spec.objective, span)
+    seconds = int((at - start).total_seconds()) // options.step_seconds * options.step_seconds
+    if seconds <= 0:
+        return totalled_figures(0.0, 0.0, 0, spec.objective, span)
+    limit = batch.max_range_seconds(options.step_seconds)
+    totals = submit_window_totals(batch, spec, at, seconds, options.step_seconds, limit).result()
+    return totalled_figures(totals.errors, totals.total, totals.present_steps, spec.objective, span)
+
+
 def compute_status(
     batch: QueryBatch,
     spec: SLOSpec,
@@ -132,10 +158,7 @@ def compute_status(
     if window.kind == "rolling" and window_seconds < options.step_seconds:
         raise WindowError(f"window {window.name} is shorter than the step")
     burn_futures = submit_burn_queries(batch, spec, at)
-    steps = fetch_steps(batch, spec, start, at, options.step_seconds)
-    fig = steps.arrays().figures(
-        spec.objective, Span(options.step_seconds, window_seconds, span, options.missing)
-    )
+    fig = window_figures_of(batch, spec, (start, at), window_seconds, options)
     burn_rates = collect_burn_rates(spec, burn_futures)
     result = status_json(
         spec,
