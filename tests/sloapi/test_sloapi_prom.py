@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from slo_history import History
 
 from sloapi.prometheus import PromClient
+from sloapi.prometheus.batch import range_params, ready_url
 from sloapi.prometheus.chunks import chunk_bounds
 from sloapi.specs import load_dir
 from sloapi.status import StatusOptions, compute_status
@@ -75,3 +76,24 @@ def test_unreachable_is_reported(url: str) -> None:
         assert client.ready() is False
     finally:
         client.close()
+
+
+def test_range_requests_bypass_victoriametrics_response_cache() -> None:
+    params = range_params("up", "100", "200", 60)
+    assert params == {"query": "up", "start": "100", "end": "200", "step": "60", "nocache": "1"}
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ("http://127.0.0.1:9090", "http://127.0.0.1:9090/-/ready"),
+        ("http://127.0.0.1:9090/", "http://127.0.0.1:9090/-/ready"),
+        (
+            "http://vmselect:8481/select/0/prometheus",
+            "http://vmselect:8481/select/0/prometheus/api/v1/query?query=1",
+        ),
+        ("http://mimir/prometheus/", "http://mimir/prometheus/api/v1/query?query=1"),
+    ],
+)
+def test_readiness_under_a_path_prefix_is_a_query(base: str, expected: str) -> None:
+    assert ready_url(base) == expected
