@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sloapi.engine.burn import (
@@ -182,6 +183,12 @@ def compute_status(
     return result
 
 
+@lru_cache(maxsize=256)
+def _iso(moment: datetime) -> str:
+    """`moment.isoformat()`, once per moment (a listing repeats the same few for every SLO)."""
+    return moment.isoformat()
+
+
 def status_json(
     spec: SLOSpec,
     window: Window,
@@ -204,9 +211,9 @@ def status_json(
         "objective": spec.objective.ratio,
         "objective_percent": str(spec.objective.percent),
         "window": window.name,
-        "window_start": start.isoformat(),
-        "window_end": end.isoformat(),
-        "at": at.isoformat(),
+        "window_start": _iso(start),
+        "window_end": _iso(end),
+        "at": _iso(at),
         "sli": safe_float(sli),
         "error_budget": {
             "total_ratio": budget,
