@@ -28,6 +28,7 @@ from sloapi.config import Settings
 from sloapi.engine.burn import BURN_WINDOWS
 from sloapi.engine.durations import format_duration
 from sloapi.main import create_app
+from sloapi.prometheus import PromClient
 from sloapi.specs import load_dir
 from stack.throwaway import wait_for
 from stack.vmhistory import start_victoria
@@ -190,3 +191,17 @@ def test_half_open_windows_make_the_burn_queries_equal(prom_url: str, vm_url: st
     assert _values(prom_url, ratio, history.end) != _values(vm_url, ratio, history.end)
     web = specs["web-availability"].queries("21599999ms")["error"]
     assert _values(prom_url, web, history.end) != pytest.approx(_values(vm_url, web, history.end), rel=1e-6)
+
+
+def test_readiness_behind_a_path_prefix(vm_url: str) -> None:
+    """victoria-metrics serves the query API under `/prometheus` as vmselect does under
+    `/select/<tenant>/prometheus`: readiness there is a query, not `/-/ready`."""
+    behind = PromClient(f"{vm_url}/prometheus")
+    missing = PromClient(f"{vm_url}/no-such-prefix")
+    try:
+        assert httpx.get(f"{vm_url}/prometheus/-/ready", timeout=10).status_code != 200
+        assert behind.ready() is True
+        assert missing.ready() is False
+    finally:
+        behind.close()
+        missing.close()
