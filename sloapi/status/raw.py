@@ -167,7 +167,7 @@ def window_figures_of(
         steps, kept, excluded = options.steps(batch, spec, start, at, span_seconds)
         return steps.figures(spec.objective, Span(step, window_seconds, kept, options.missing)), excluded
     span = Span(step, window_seconds, span_seconds, options.missing)
-    excluded = excluded_json(options.exclusions, start, at, 0.0)
+    excluded = excluded_json(options.exclusions, start, at, 0)
     seconds = int((at - start).total_seconds()) // step * step
     if seconds <= 0:
         return totalled_figures(0.0, 0.0, 0, spec.objective, span), excluded
