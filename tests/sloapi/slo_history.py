@@ -128,7 +128,8 @@ class History:
     def pgb_step_ratio(self, at: int, seconds: int) -> tuple[float, int, int]:
         """(sum of per-step error ratios, covered steps, expected steps) of pgbouncer.
 
-        Each 1-minute step averages the samples in [t - 60, t] (both ends, three samples).
+        Each 1-minute step averages the samples in (t - 60, t] (two samples): sloapi gives raw
+        SLIs the half-open window `[59999ms]`, as Prometheus 3 and VictoriaMetrics select it.
         """
         times = self.sample_times()
         series = self.series()[-1][3]
@@ -137,7 +138,7 @@ class History:
         total = 0.0
         covered = 0
         for t in steps.tolist():
-            window = [values[s] for s in range(t - 60, t + 1, SCRAPE) if s in values]
+            window = [values[s] for s in range(t - 60 + SCRAPE, t + 1, SCRAPE) if s in values]
             if not window:
                 continue
             covered += 1
