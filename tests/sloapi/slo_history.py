@@ -40,9 +40,9 @@ class History:
         start = self.end - self.days * DAY
         self.minute_ends = np.arange(start + 60, self.end + 1, 60, dtype=np.int64)
         t = self.minute_ends
-        # the hour of day as if the history ended at 02:00 (the minute ending at `end` is in hour
-        # 1): the figures never depend on the hour the tests run at
-        hour = ((t - self.end - 1) // 3600 + 2) % 24
+        # the hour of day as if the history ended at 07:00, at night: the figures never depend on
+        # the hour the tests run at
+        hour = ((t - self.end) // 3600 + 7) % 24
         # traffic: 600 req/min at night, 1500 by day, none for one hour 20 days ago
         total = np.where((hour >= 8) & (hour < 20), 1500.0, 600.0)
         total[(t > self.end - 20 * DAY) & (t <= self.end - 20 * DAY + 3600)] = 0.0
