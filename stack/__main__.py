@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=TSDB_CHOICES,
         help="prometheus (default) or victoriametrics (or NINES_TSDB); remembered by the state dir",
     )
+    up.add_argument(
+        "--sloapi-instances",
+        type=int,
+        choices=(1, 2),
+        help="1 (default, embedded SQLite) or 2 (on the HA PostgreSQL); remembered by the state dir",
+    )
     down = sub.add_parser("down", help="stop everything `up` started")
     down.add_argument("--purge", action="store_true", help="also delete the state directory")
     sub.add_parser("status", help="one line per component: up/down, pid, address")
@@ -60,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         _check_recorded(recorded, args)
         members = args.etcd_members or recorded.get("etcd_members", 3)
         services = not args.no_services
+        instances = args.sloapi_instances or recorded.get("sloapi_instances", 1)
     else:
         members = recorded.get("etcd_members", 3)
         services = recorded.get("services", True)
+        instances = recorded.get("sloapi_instances", 1)
     layout = default_layout(args.dir, args.port_offset, members)
+    layout.sloapi_instances = instances
     try:
         layout.tsdb = choose_tsdb(layout, recorded.get("tsdb"), getattr(args, "tsdb", None), args.cmd == "up")
     except TsdbChoiceError as exc:
@@ -72,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(layout, with_services=services)
     try:
         if args.cmd == "up":
-            _record(layout.root, {"etcd_members": members, "services": services, "tsdb": layout.tsdb})
+            choices = {"etcd_members": members, "services": services, "tsdb": layout.tsdb}
+            _record(layout.root, {**choices, "sloapi_instances": instances})
             print(
-                f"starting the nines stack in {layout.root} (etcd members: {members}, tsdb: {layout.tsdb})",
+                f"starting the nines stack in {layout.root} (etcd members: {members}, "
+                f"tsdb: {layout.tsdb}, sloapi instances: {instances})",
                 flush=True,
             )
             stack.up(progress=lambda s: print(s, flush=True))

@@ -25,12 +25,15 @@ class Layout:
         offset: added to every port of the table.
         etcd_members: 1 (tests) or 3 (demo).
         tsdb: `prometheus` (default) or `victoriametrics` (see `stack.components.victoria`).
+        sloapi_instances: 1 (sloapi on its embedded SQLite) or 2 (both on the HA PostgreSQL
+            through the PgBouncer VIP, see `stack.components.nines`).
     """
 
     root: Path
     offset: int = 0
     etcd_members: int = 3
     tsdb: str = "prometheus"
+    sloapi_instances: int = 1
     python: str = field(default_factory=lambda: sys.executable)
 
     def port(self, name: str) -> int:

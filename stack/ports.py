@@ -46,6 +46,7 @@ PORTS: dict[str, int] = {
     "patroni-exporter": 9547,
     "keepalived-exporter": 9165,
     "sloapi": 8000,
+    "sloapi-2": 8001,
 }
 
 ETCD_PEER_SHIFT = 1  # an etcd member's peer port is its client port + 1

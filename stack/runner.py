@@ -16,7 +16,7 @@ from stack.components.base import Component
 from stack.components.etcd import Etcd, etcd_names
 from stack.components.haproxy import INSTANCES, HAProxy
 from stack.components.keepalived import Keepalived
-from stack.components.nines import NINES_SERVICES
+from stack.components.nines import SLOAPI_DATABASE, nines_services
 from stack.components.observability import Alertmanager, Sink
 from stack.components.patroni import NODES, Patroni, cluster_ready, leader_port
 from stack.components.pgbouncer import INSTANCES as PGBOUNCERS
@@ -91,7 +91,7 @@ class Stack:
             *(PgBouncer(layout, n) for n in PGBOUNCERS),
             *(Keepalived(layout, n) for p in PAIRS if p.service == "pgbouncer" for n in p.nodes),
         ]
-        services: list[Component] = [cls(layout) for cls in NINES_SERVICES if with_services]
+        services: list[Component] = nines_services(layout) if with_services else []
         names = {c.name for c in [*etcd, *pg, *edge, *pooling, *services]} | {"pgbouncer"}
         names |= set(TSDB_COMPONENTS.get(layout.tsdb, ()))
         self.phases: list[list[Component]] = [
@@ -263,11 +263,16 @@ class Stack:
         )
 
     def bootstrap_database(self) -> None:
-        """Create the app role and database and the monitoring role on the leader (idempotent)."""
+        """Create the app role and database, the monitoring role and, for several sloapi instances,
+        sloapi's role and database on the leader (idempotent)."""
         lay = self.layout
         port = leader_port(lay)
         if port is None:
             raise StackError("patroni: no leader to bootstrap the database on")
+        roles = {"app": "app", "nines_monitor": "monitor"}
+        databases = {"app": "app"}
+        if lay.sloapi_instances > 1:
+            roles[SLOAPI_DATABASE] = databases[SLOAPI_DATABASE] = SLOAPI_DATABASE
         with psycopg.connect(
             host="127.0.0.1",
             port=port,
@@ -277,20 +282,24 @@ class Stack:
             connect_timeout=5,
             autocommit=True,
         ) as conn:
-            for role, extra in (("app", ""), ("nines_monitor", "")):
+            for role, secret_name in roles.items():
                 exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-                secret = lay.secret("app" if role == "app" else "monitor")
                 verb = "ALTER" if exists else "CREATE"
                 conn.execute(
-                    psycopg.sql.SQL("{} ROLE {} LOGIN PASSWORD {}" + extra).format(
+                    psycopg.sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
                         psycopg.sql.SQL(verb),
                         psycopg.sql.Identifier(role),
-                        psycopg.sql.Literal(secret),
+                        psycopg.sql.Literal(lay.secret(secret_name)),
                     )
                 )
             conn.execute("GRANT pg_monitor TO nines_monitor")
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'app'").fetchone():
-                conn.execute("CREATE DATABASE app OWNER app")
+            for db, owner in databases.items():
+                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+                    conn.execute(
+                        psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            psycopg.sql.Identifier(db), psycopg.sql.Identifier(owner)
+                        )
+                    )
 
     def stop_component(self, name: str, timeout: float | None = None) -> None:
         """Stop one component by its pid (SIGTERM, then SIGKILL), and clean up after it."""

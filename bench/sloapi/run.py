@@ -181,7 +181,10 @@ def start_sloapi(slos: Path, prom: str, name: str) -> tuple[subprocess.Popen, st
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_for(
-        lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200, 60, f"{name} ready", ignore=NOT_YET
+        lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200,
+        300,
+        f"{name} ready",
+        ignore=NOT_YET,
     )
     return proc, url
 

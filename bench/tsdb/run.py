@@ -109,9 +109,8 @@ def listing(urls: dict[str, str], n: int, end: int, repeat: int) -> dict[str, tu
 
 def month_report(url: str, n: int) -> tuple[float, float]:
     """(seconds to fetch and compute the month of N SLOs, lowest coverage)."""
-    from sloapi.engine.prom import PromClient
-
     from sloapi.config import Settings
+    from sloapi.prometheus import PromClient
     from sloapi.reports.service import ReportService
     from sloapi.specs import load_dir
     from sloapi.storage.db import make_engine, make_session_factory

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from exporters.core.collect import Collector
 from exporters.core.deadline import DeadlineReader
@@ -247,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
         title = html.escape(srv.title)
         path = html.escape(srv.telemetry_path)
         items = "".join(
-            f'<li><a href="/probe?target={html.escape(n)}">{html.escape(n)}</a></li>'
+            f'<li><a href="/probe?target={html.escape(quote(n, safe=""))}">{html.escape(n)}</a></li>'
             for n in srv.collector.targets
         )
         return (

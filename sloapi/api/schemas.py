@@ -100,7 +100,9 @@ class SLOSpecOut(BaseModel):
     window: str
     labels: dict[str, str]
     sli: dict[str, dict[str, Any]] = Field(description="`{events: {...}}` or `{raw: {...}}` queries")
-    recipients: list[str]
+    recipient_count: int = Field(
+        description="report recipients the spec names (their addresses are shown only with the token)"
+    )
     source: str = Field(description="the spec file")
 
 

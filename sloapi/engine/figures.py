@@ -221,10 +221,21 @@ def counted_figures(
     err_steps: np.ndarray, tot_steps: np.ndarray, covered: np.ndarray, objective: Objective, span: Span
 ) -> WindowFigures:
     """`event_figures` of steps already cleaned by `event_steps`."""
-    present = int(covered.sum())
+    errors, total = float(err_steps.sum()), float(tot_steps.sum())
+    return totalled_figures(errors, total, int(covered.sum()), objective, span)
+
+
+def totalled_figures(
+    errors: float, total: float, present: int, objective: Objective, span: Span
+) -> WindowFigures:
+    """Figures of an event SLI from its window totals and the number of covered steps.
+
+    The totals may come from summed steps or from whole-window queries; `total` below 0 counts
+    as 0 and `errors` is clipped to [0, total].
+    """
     expected = span.expected_steps(present)
-    tot = float(tot_steps.sum())
-    err = min(float(err_steps.sum()), tot)
+    tot = max(total, 0.0) if math.isfinite(total) else 0.0
+    err = min(max(errors, 0.0), tot) if math.isfinite(errors) else 0.0
     if span.missing == "bad" and present and expected > present:
         extra = (expected - present) * tot / present
         err, tot = err + extra, tot + extra

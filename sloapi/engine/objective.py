@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,12 @@ class Objective:
         dec = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
         return cls.from_percent(dec * 100)
 
-    @property
+    @cached_property
     def ratio(self) -> float:
         """The objective as a ratio (0.999)."""
         return float(self.percent / 100)
 
-    @property
+    @cached_property
     def budget(self) -> float:
         """The error budget as a ratio (0.001), computed exactly then rounded once."""
         return float((Decimal(100) - self.percent) / 100)

@@ -14,13 +14,27 @@ from typing import Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from sloapi.deadline import Deadline
+from sloapi.prometheus.chunks import points_per_chunk
 from sloapi.prometheus.decode import RangeSeries, Sample
 
 T = TypeVar("T")
 
 
+def range_params(query: str, start: str, end: str, step: int) -> dict[str, str]:
+    """Parameters of one `/api/v1/query_range` request.
+
+    `nocache=1`: VictoriaMetrics's response cache otherwise snaps `start` and `end` of a query of
+    50 points or more down to multiples of the step and hides the last 30 s, so the answer's
+    points leave the step grid; Prometheus, Thanos and Mimir ignore the parameter.
+    """
+    return {"query": query, "start": start, "end": end, "step": str(step), "nocache": "1"}
+
+
 class Client(Protocol):
     """What a batch needs of the client (`PromClient`)."""
+
+    max_points: int
+    max_range_seconds: int | None
 
     def submit(self, func: Callable[[], Any]) -> Future[Any]:
         """Run `func` on the client's workers."""
@@ -117,6 +131,17 @@ class QueryBatch:
                 pending = PendingRange(futures, self.deadline)
                 self._ranges[key] = pending
             return pending
+
+    def max_range_seconds(self, step_seconds: int) -> int:
+        """The longest range one request of this batch selects: what a range request of the
+        client's most points spans at `step_seconds`, within the client's maximum query range
+        (instant queries' windows stay under it).
+
+        Raises:
+            QueryError: the step alone is longer than the maximum query range.
+        """
+        client = self._client
+        return points_per_chunk(step_seconds, client.max_points, client.max_range_seconds) * step_seconds
 
     @property
     def distinct_queries(self) -> int:

@@ -25,7 +25,7 @@ from sloapi.deadline import Deadline
 from sloapi.engine.durations import parse_duration
 from sloapi.errors import PrometheusUnavailableError, QueryError, SloapiError, WindowError
 from sloapi.prometheus.access import Access, make_session
-from sloapi.prometheus.batch import PendingRange, QueryBatch
+from sloapi.prometheus.batch import PendingRange, QueryBatch, range_params
 from sloapi.prometheus.chunks import chunk_bounds, points_per_chunk
 from sloapi.prometheus.decode import RangeSeries, Sample, decode_matrix, error_message
 
@@ -174,7 +174,7 @@ class PromClient:
     def _range_chunk(
         self, query: str, lo: float, hi: float, step: int, deadline: Deadline
     ) -> list[RangeSeries]:
-        params = {"query": query, "start": _seconds(lo), "end": _seconds(hi), "step": str(step)}
+        params = range_params(query, _seconds(lo), _seconds(hi), step)
         response = self._get("/api/v1/query_range", params, deadline)
         try:
             return decode_matrix(response.content)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -10,10 +12,24 @@ import pandas as pd
 from sloapi.engine.durations import format_duration
 from sloapi.engine.grid import grid_seconds, step_grid
 from sloapi.engine.steps import StepSeries
-from sloapi.prometheus.batch import QueryBatch
+from sloapi.prometheus.batch import QueryBatch, Waiting
 from sloapi.prometheus.client import PromClient
-from sloapi.prometheus.decode import RangeSeries
-from sloapi.specs.model import SLOSpec
+from sloapi.prometheus.decode import RangeSeries, Sample
+from sloapi.specs.model import RawSLI, SLOSpec
+
+
+def selector_window(spec: SLOSpec, seconds: int) -> str:
+    """`{{.window}}` of `spec` for a window of `seconds`.
+
+    Raw SLIs get the half-open window, in milliseconds minus one (`[59999ms]` for 1 m): Prometheus
+    2.x selects the closed range `[t - w, t]` and counts the sample on the window's start, which
+    Prometheus 3 and VictoriaMetrics leave out; one millisecond less gives every backend the same
+    samples. Event SLIs keep the plain window: their samples on the edge are where `rate` needs
+    them (one millisecond less makes Prometheus 2.x extrapolate over the dropped edge).
+    """
+    if isinstance(spec.sli, RawSLI):
+        return f"{seconds * 1000 - 1}ms"
+    return format_duration(seconds)
 
 
 def _to_series(
@@ -60,7 +76,7 @@ def fetch_steps(
     seconds = grid_seconds(start, end, step_seconds)
     index = step_grid(start, end, step_seconds)
     batch = prom.batch() if isinstance(prom, PromClient) else prom
-    queries = spec.queries(format_duration(step_seconds))
+    queries = spec.queries(selector_window(spec, step_seconds))
     if len(index) == 0:
         empty = pd.Series(np.nan, index=index, dtype=float)
         if "ratio" in queries:
@@ -76,3 +92,110 @@ def fetch_steps(
     total = _to_series(pending_tot.result(), index, "sum", seconds) * step_seconds
     errors = _to_series(pending_err.result(), index, "sum", seconds) * step_seconds
     return StepSeries("events", step_seconds, index, errors=errors, total=total)
+
+
+@dataclass(frozen=True)
+class WindowTotals:
+    """An event SLI's window from whole-window queries.
+
+    Attributes:
+        errors: bad events in the window (0 when the error query has no series).
+        total: all events in the window (0 when the total query has no series).
+        present_steps: steps of the grid whose total query has a sample (the coverage).
+    """
+
+    errors: float
+    total: float
+    present_steps: int
+
+
+def _tiles(span_seconds: int, limit_seconds: int) -> list[tuple[int, int]]:
+    """(offset of the tile's end before `at`, tile length) covering `span_seconds`, newest first."""
+    tiles, offset = [], 0
+    while offset < span_seconds:
+        length = min(limit_seconds, span_seconds - offset)
+        tiles.append((offset, length))
+        offset += length
+    return tiles
+
+
+def _subquery(spec: SLOSpec, kind: str, over: str, seconds: int, step_seconds: int) -> str:
+    """`over(...)` of the per-step `kind` query of `spec` on the step grid of the half-open range
+    `(t - seconds, t]` (ms minus one, as `selector_window`), evaluated by the backend.
+
+    `sum(...)` makes each step one point: the steps of every series added up, as `fetch_steps`
+    adds them, or absent when no series has a sample.
+    """
+    step = format_duration(step_seconds)
+    query = spec.queries(step)[kind]
+    return f"{over}((sum({query}))[{seconds * 1000 - 1}ms:{step}])"
+
+
+_Answer = Waiting[list[Sample]]
+
+
+class PendingTotals:
+    """The queries of one `WindowTotals`; `.result()` adds their answers up."""
+
+    def __init__(self, batch: QueryBatch, spec: SLOSpec, step_seconds: int) -> None:
+        self._batch, self._spec, self._step = batch, spec, step_seconds
+        self._tiles: list[tuple[datetime, int, dict[str, _Answer]]] = []
+
+    def add(self, end: datetime, seconds: int) -> None:
+        """Submit the whole-window and coverage queries of the tile of `seconds` ending at `end`."""
+        queries = self._spec.queries(format_duration(seconds))
+        covered = _subquery(self._spec, "total", "count_over_time", seconds, self._step)
+        answers = {
+            "error": self._batch.instant(queries["error"], end),
+            "total": self._batch.instant(queries["total"], end),
+            "covered": self._batch.instant(covered, end),
+        }
+        self._tiles.append((end, seconds, answers))
+
+    def result(self) -> WindowTotals:
+        """Wait for every query and add the tiles up.
+
+        A tile whose every step is covered takes its events from the whole-window queries: `rate`
+        over the tile times its seconds, the `increase` no backend extrapolates step by step. A
+        tile with missing steps (a scrape gap) takes them from the sum of its covered steps, so
+        events across the gap are not counted as good, exactly as the per-step series count them.
+        """
+        errors = total = 0.0
+        present = 0
+        for end, seconds, answers in self._tiles:
+            covered = int(_finite_sum(answers["covered"].result()))
+            present += covered
+            if covered >= seconds // self._step:
+                errors += _finite_sum(answers["error"].result()) * seconds
+                total += _finite_sum(answers["total"].result()) * seconds
+                continue
+            summed = {
+                kind: self._batch.instant(self._steps_sum(kind, seconds), end) for kind in ("error", "total")
+            }
+            errors += _finite_sum(summed["error"].result()) * self._step
+            total += _finite_sum(summed["total"].result()) * self._step
+        return WindowTotals(errors, total, present)
+
+    def _steps_sum(self, kind: str, seconds: int) -> str:
+        return _subquery(self._spec, kind, "sum_over_time", seconds, self._step)
+
+
+def _finite_sum(samples: list[Sample]) -> float:
+    return math.fsum(s.value for s in samples if math.isfinite(s.value))
+
+
+def submit_window_totals(
+    batch: QueryBatch, spec: SLOSpec, at: datetime, span_seconds: int, step_seconds: int, limit_seconds: int
+) -> PendingTotals:
+    """Submit the window queries of an event SLI over the `span_seconds` ending at `at`.
+
+    Instant queries only: errors and total over the whole window (the spec's queries with the
+    window as `{{.window}}`) and the count of covered steps; see `PendingTotals.result`. A span
+    longer than `limit_seconds` (what one range request may cover) is cut into tiles no longer
+    than it, each a multiple of the step, whose answers are added up.
+    """
+    limit = max(step_seconds, limit_seconds // step_seconds * step_seconds)
+    pending = PendingTotals(batch, spec, step_seconds)
+    for offset, seconds in _tiles(span_seconds, limit):
+        pending.add(at - timedelta(seconds=offset), seconds)
+    return pending

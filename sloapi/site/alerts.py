@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from sloapi.prometheus.access import mask_http_url
+
 log = logging.getLogger(__name__)
 MAX_BYTES = 1_000_000
 
@@ -61,9 +63,10 @@ async def firing_alerts(base_url: str | None, slo_id: str, timeout: float) -> Fi
         if not isinstance(alerts, list):
             raise ValueError("not a list")
     except (httpx.HTTPError, TimeoutError, ValueError) as exc:
-        log.warning("alertmanager %s: %s", base_url, exc or type(exc).__name__)
+        log.warning("alertmanager %s: %s", mask_http_url(base_url), exc or type(exc).__name__)
         return FiringAlerts(
             note=f"Alertmanager did not answer in time or answered badly ({type(exc).__name__})."
         )
-    alerts.sort(key=lambda a: (str(a.get("labels", {}).get("severity", "")), str(a.get("startsAt", ""))))
-    return FiringAlerts(alerts=[a for a in alerts if isinstance(a, dict)])
+    found = [a for a in alerts if isinstance(a, dict) and isinstance(a.get("labels") or {}, dict)]
+    found.sort(key=lambda a: (str((a.get("labels") or {}).get("severity", "")), str(a.get("startsAt", ""))))
+    return FiringAlerts(alerts=found)

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -27,14 +28,16 @@ from sloapi.engine.figures import (
     classify,
     event_error_ratio,
     safe_float,
+    totalled_figures,
     verdict,
 )
+from sloapi.engine.grid import step_grid
 from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.errors import WindowError
 from sloapi.prometheus.batch import QueryBatch, Waiting
 from sloapi.prometheus.decode import Sample
-from sloapi.prometheus.fetch import fetch_steps
-from sloapi.specs.model import SLOSpec, Window
+from sloapi.prometheus.fetch import fetch_steps, selector_window, submit_window_totals
+from sloapi.specs.model import RawSLI, SLOSpec, Window
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,13 @@ class StatusOptions:
     step_seconds: int = 60
     missing: MissingPolicy = "ignore"
     exclusions: tuple[Exclusion, ...] = ()
+
+    def excludes(self, start: datetime, at: datetime) -> bool:
+        """Whether an exclusion window overlaps a step of the grid of `(start, at]`."""
+        if not self.exclusions:
+            return False
+        grid = step_grid(start, at, self.step_seconds)
+        return bool(excluded_steps(grid, self.step_seconds, self.exclusions).any())
 
     def steps(
         self, batch: QueryBatch, spec: SLOSpec, start: datetime, at: datetime, span_seconds: float
@@ -73,8 +83,8 @@ def submit_burn_queries(
 ) -> dict[str, tuple[Waiting[list[Sample]], ...]]:
     """Submit the instant queries of every burn window (de-duplicated by the batch)."""
     futures: dict[str, tuple[Waiting[list[Sample]], ...]] = {}
-    for name in BURN_WINDOWS:
-        queries = spec.queries(name)
+    for name, seconds in BURN_WINDOWS.items():
+        queries = spec.queries(selector_window(spec, seconds))
         if "ratio" in queries:
             futures[name] = (batch.instant(queries["ratio"], at),)
         else:
@@ -137,6 +147,34 @@ def data_json(fig: WindowFigures | None, coverage: float | None = None) -> dict[
     }
 
 
+def window_figures_of(
+    batch: QueryBatch,
+    spec: SLOSpec,
+    bounds: tuple[datetime, datetime, float],
+    window_seconds: float,
+    options: StatusOptions,
+) -> tuple[WindowFigures, dict[str, Any]]:
+    """The figures of the window `(start, at]` of `spec` and the `excluded` object of the answer;
+    `bounds` is `(start, at, span_seconds)`.
+
+    Event SLIs without an exclusion on the window's steps: whole-window totals and a count of
+    covered steps (three instant queries per tile; no per-step series). Raw SLIs, and event SLIs
+    with excluded steps (removed exactly, step by step): the cleaned step series.
+    """
+    start, at, span_seconds = bounds
+    step = options.step_seconds
+    if isinstance(spec.sli, RawSLI) or options.excludes(start, at):
+        steps, kept, excluded = options.steps(batch, spec, start, at, span_seconds)
+        return steps.figures(spec.objective, Span(step, window_seconds, kept, options.missing)), excluded
+    span = Span(step, window_seconds, span_seconds, options.missing)
+    excluded = excluded_json(options.exclusions, start, at, 0)
+    seconds = int((at - start).total_seconds()) // step * step
+    if seconds <= 0:
+        return totalled_figures(0.0, 0.0, 0, spec.objective, span), excluded
+    totals = submit_window_totals(batch, spec, at, seconds, step, batch.max_range_seconds(step)).result()
+    return totalled_figures(totals.errors, totals.total, totals.present_steps, spec.objective, span), excluded
+
+
 def compute_status(
     batch: QueryBatch,
     spec: SLOSpec,
@@ -154,8 +192,7 @@ def compute_status(
     if window.kind == "rolling" and window_seconds < options.step_seconds:
         raise WindowError(f"window {window.name} is shorter than the step")
     burn_futures = submit_burn_queries(batch, spec, at)
-    steps, span, excluded = options.steps(batch, spec, start, at, span)
-    fig = steps.figures(spec.objective, Span(options.step_seconds, window_seconds, span, options.missing))
+    fig, excluded = window_figures_of(batch, spec, (start, at, span), window_seconds, options)
     burn_rates = collect_burn_rates(spec, burn_futures)
     result = status_json(
         spec,
@@ -180,6 +217,12 @@ def compute_status(
     return result
 
 
+@lru_cache(maxsize=256)
+def _iso(moment: datetime) -> str:
+    """`moment.isoformat()`, once per moment (a listing repeats the same few for every SLO)."""
+    return moment.isoformat()
+
+
 def status_json(
     spec: SLOSpec,
     window: Window,
@@ -202,9 +245,9 @@ def status_json(
         "objective": spec.objective.ratio,
         "objective_percent": str(spec.objective.percent),
         "window": window.name,
-        "window_start": start.isoformat(),
-        "window_end": end.isoformat(),
-        "at": at.isoformat(),
+        "window_start": _iso(start),
+        "window_end": _iso(end),
+        "at": _iso(at),
         "sli": safe_float(sli),
         "error_budget": {
             "total_ratio": budget,

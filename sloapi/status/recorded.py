@@ -39,8 +39,8 @@ def recorded_statuses(
     """
     periods_future = batch.instant("slo:time_period:days", at)
     burn = {name: batch.instant(f"slo:sli_error:ratio_rate{name}", at) for name in BURN_WINDOWS}
-    periods = {format_duration(spec.window.seconds) for spec in specs}
-    period_ratio = {p: batch.instant(f"slo:sli_error:ratio_rate{p}", at) for p in periods}
+    period_of = {seconds: format_duration(seconds) for seconds in {spec.window.seconds for spec in specs}}
+    period_ratio = {p: batch.instant(f"slo:sli_error:ratio_rate{p}", at) for p in period_of.values()}
     coverage_future = batch.instant("slo:data_coverage:ratio", at)
     events_future = batch.instant(PERIOD_EVENTS, at)
     recorded_days = _by_id(periods_future.result())
@@ -57,8 +57,7 @@ def recorded_statuses(
         if require_rules and not counted:
             continue  # rules older than the period's events record: no traffic is unknowable
         budget = spec.objective.budget
-        period = format_duration(spec.window.seconds)
-        ratio = period_values[period].get(spec.id)
+        ratio = period_values[period_of[spec.window.seconds]].get(spec.id)
         rates = {
             name: safe_float(values[spec.id] / budget) if spec.id in values else None
             for name, values in burn_values.items()

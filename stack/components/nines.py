@@ -12,9 +12,9 @@ from stack.components.haproxy import INSTANCES
 from stack.components.keepalived import exporter_targets as keepalived_targets
 from stack.components.patroni import NODES, rest_name
 from stack.components.pgbouncer import INSTANCES as PGBOUNCERS
-from stack.components.pgbouncer import STATS_USER, PgBouncer
+from stack.components.pgbouncer import SLOAPI_USER, STATS_USER, PgBouncer
 from stack.components.victoria import query_url
-from stack.layout import REPO
+from stack.layout import REPO, Layout
 from stack.runbook_links import runbooks_url
 
 CLUSTER = "demo"
@@ -119,14 +119,44 @@ class KeepalivedExporter(Exporter):
         return [{**t, "labels": {"cluster": CLUSTER}} for t in keepalived_targets(self.layout)]
 
 
+SLOAPI_NAMES = ("sloapi", "sloapi-2")
+"""Component names of the SLO service's instances; instance n calls itself `sloapi-<n>`."""
+SLOAPI_DATABASE = SLOAPI_USER  # database and role on the Patroni cluster (several instances)
+SCHEDULER_LEASE_SECONDS = 10  # short, so drills see a takeover within seconds (default 30)
+CLAIM_LEASE_SECONDS = 30  # the minimum worth having with the SMTP timeout (default 300)
+RETRY_SECONDS = 10  # how often the scheduler's holder looks for copies to retry (default 300)
+
+
+REPORT_RECIPIENTS = ("customers@nines.local", "finance@nines.local", "oncall-leads@nines.local")
+
+
+def instance_name(component: str) -> str:
+    """The name an instance uses in the scheduler lease and delivery claims: `sloapi` -> `sloapi-1`,
+    `sloapi-2` -> `sloapi-2`."""
+    return f"sloapi-{SLOAPI_NAMES.index(component) + 1}"
+
+
+def sloapi_database_url(lay: Layout) -> str:
+    """sloapi's store: the embedded SQLite for one instance, else PostgreSQL through the PgBouncer
+    VIP (transaction pooling; sloapi turns prepared statements off for it)."""
+    if lay.sloapi_instances < 2:
+        return f"sqlite:///{lay.path('sloapi', 'sloapi.db')}"
+    secret = lay.secret(SLOAPI_DATABASE)
+    return f"postgresql://{SLOAPI_DATABASE}:{secret}@{lay.addr('pgbouncer')}/{SLOAPI_DATABASE}"
+
+
 class SloApi(Component):
-    """The SLO service (`sloapi serve`)."""
+    """One instance of the SLO service (`sloapi serve`); all of them share one store, token file,
+    SMTP sink, recipients and cron."""
 
     kind = "sloapi"
-    name = "sloapi"
+
+    def __init__(self, layout: Layout, name: str = SLOAPI_NAMES[0]) -> None:
+        super().__init__(layout)
+        self.name = name
 
     def argv(self) -> Sequence[str]:
-        host, port = self.layout.addr("sloapi").rsplit(":", 1)
+        host, port = self.layout.addr(self.name).rsplit(":", 1)
         return [
             self.layout.python,
             "-m",
@@ -144,35 +174,53 @@ class SloApi(Component):
         lay = self.layout
         env = super().env()
         lay.path("sloapi").mkdir(parents=True, exist_ok=True)
+        lay.secret("sloapi_token")
         env.update(
             {
                 "SLOAPI_PROMETHEUS_URL": query_url(lay),
-                "SLOAPI_DATABASE_URL": f"sqlite:///{lay.path('sloapi', 'sloapi.db')}",
+                "SLOAPI_DATABASE_URL": sloapi_database_url(lay),
+                "SLOAPI_INSTANCE_NAME": instance_name(self.name),
                 "SLOAPI_SMTP_HOST": "127.0.0.1",
                 "SLOAPI_SMTP_PORT": str(lay.port("smtp")),
                 "SLOAPI_SMTP_SECURITY": "none",
                 "SLOAPI_MAIL_FROM": "reports@nines.local",
-                "SLOAPI_REPORT_RECIPIENTS": "customers@nines.local",
+                "SLOAPI_REPORT_RECIPIENTS": ",".join(REPORT_RECIPIENTS),
                 "SLOAPI_API_TOKEN_FILE": str(lay.secret_file("sloapi_token")),
                 "SLOAPI_ALERTMANAGER_URL": f"http://{lay.addr('alertmanager')}",
                 "SLOAPI_RUNBOOK_BASE_URL": runbooks_url(lay),
             }
         )
-        lay.secret("sloapi_token")
+        if lay.sloapi_instances > 1:
+            env.update(
+                {
+                    "SLOAPI_REPORT_SCHEDULER_LEASE_SECONDS": str(SCHEDULER_LEASE_SECONDS),
+                    "SLOAPI_REPORT_CLAIM_LEASE_SECONDS": str(CLAIM_LEASE_SECONDS),
+                    "SLOAPI_REPORT_RETRY_SECONDS": str(RETRY_SECONDS),
+                }
+            )
         return env
 
     def ready(self) -> bool:
-        return http_ok(f"http://{self.layout.addr('sloapi')}/healthz")
+        return http_ok(f"http://{self.layout.addr(self.name)}/healthz")
 
     def urls(self) -> list[str]:
-        base = f"http://{self.layout.addr('sloapi')}"
+        base = f"http://{self.layout.addr(self.name)}"
         return [f"{base}/", f"{base}/docs"]
 
 
-NINES_SERVICES: tuple[type[Exporter] | type[SloApi], ...] = (
+def sloapi_components(layout: Layout) -> list[SloApi]:
+    """The SLO service's instances (`--sloapi-instances`)."""
+    return [SloApi(layout, n) for n in SLOAPI_NAMES[: layout.sloapi_instances]]
+
+
+EXPORTERS: tuple[type[Exporter], ...] = (
     HAProxyExporter,
     PgBouncerExporter,
     PatroniExporter,
     KeepalivedExporter,
-    SloApi,
 )
+
+
+def nines_services(layout: Layout) -> list[Component]:
+    """Our exporters, then the SLO service's instances."""
+    return [*(cls(layout) for cls in EXPORTERS), *sloapi_components(layout)]

@@ -16,6 +16,7 @@ from stack.layout import POSTGRES_USER, Layout
 ADMIN_USER = "nines_admin"
 STATS_USER = "nines_stats"
 APP_USER = "app"
+SLOAPI_USER = "sloapi"  # the database and role of several sloapi instances
 INSTANCES = ("pgbouncer-a", "pgbouncer-b")
 
 
@@ -46,10 +47,13 @@ class PgBouncer(NodeComponent):
         """pgbouncer.ini."""
         lay = self.layout
         primary = f"host={lay.host('haproxy.pg-primary')} port={lay.port('haproxy.pg-primary')}"
+        # sloapi's own database only with several instances (one keeps its embedded SQLite).
+        sloapi = [f"sloapi = {primary} dbname=sloapi"] if lay.sloapi_instances > 1 else []
         return "\n".join(
             [
                 "[databases]",
                 f"app = {primary} dbname=app",
+                *sloapi,
                 "",
                 "[pgbouncer]",
                 f"listen_addr = {lay.host('pgbouncer')},{self.own_ip}",
@@ -83,6 +87,8 @@ class PgBouncer(NodeComponent):
             ADMIN_USER: lay.secret("pgbouncer_admin"),
             STATS_USER: lay.secret("pgbouncer_stats"),
         }
+        if lay.sloapi_instances > 1:
+            users[SLOAPI_USER] = lay.secret(SLOAPI_USER)
         userlist = self.home / "userlist.txt"
         fd = os.open(userlist, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:

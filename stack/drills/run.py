@@ -14,6 +14,7 @@ from typing import Any
 from stack.components.patroni import NODES, cluster_state, leader_port
 from stack.drills.load import Load
 from stack.drills.scenarios import SCENARIOS, Context, Scenario, rest_url
+from stack.drills.sends import needs_instances
 from stack.drills.vips import VipWatch
 from stack.drills.watch import Observations, Watcher
 from stack.network import PAIRS
@@ -148,6 +149,9 @@ def run_drill(
             f"{name} needs {sc.etcd_members} etcd members; this stack runs "
             f"{stack.layout.etcd_members} (start it with `python -m stack up --etcd-members 3`)"
         )
+    refusal = needs_instances(stack, sc.sloapi_instances, name)
+    if refusal:
+        raise DrillError(refusal)
     lay = stack.layout
     ctx = Context(stack)
     run_id = f"{name}-{uuid.uuid4().hex[:8]}"
@@ -206,6 +210,8 @@ def run_drill(
     _add_vips(report, sc, vips, t0, repaired)
     report.keepalived_exporter = judged
     report.expectations = _judge(sc, report, original_leader)
+    if sc.judge:
+        report.expectations += [Expectation(*e) for e in sc.judge(ctx)]
     _save(lay.path("drills"), report)
     return report
 

@@ -16,7 +16,9 @@ from typing import Any
 import psycopg
 
 from stack import netops, process
+from stack.components.nines import SLOAPI_NAMES, instance_name
 from stack.components.patroni import NODES, Patroni, cluster_state, rest_name
+from stack.drills import sends
 from stack.drills.watch import Predicate, Samples, find
 from stack.runner import Stack
 
@@ -76,6 +78,8 @@ class Scenario:
         tolerated: critical alerts the fault legitimately raises besides `alerts` (not false pages).
         keepalived_alerts: `alerts` come from the keepalived exporter; when the stack does not run
             it, the alert expectation is reported as NOT JUDGED instead of failing.
+        sloapi_instances: the stack must run at least this many sloapi instances.
+        judge: the scenario's own expectations, after settling: (name, held, detail) each.
     """
 
     name: str
@@ -100,6 +104,8 @@ class Scenario:
     tolerated: tuple[str, ...] = ()
     keepalived_alerts: bool = False
     quick: bool = False
+    sloapi_instances: int = 1
+    judge: Callable[[Context], list[tuple[str, bool, str]]] | None = None
 
 
 # -- Patroni ---------------------------------------------------------------------------------------
@@ -290,6 +296,52 @@ def _lagging(ctx: Context) -> Predicate:
     return pred
 
 
+# -- sloapi report sends -----------------------------------------------------------------------------
+def _send_then(fault: Callable[[Context], None]) -> Callable[[Context], None]:
+    """Start a report send on the scheduler lease's holder, hold it mid-send (sink frozen, claims
+    committed), inject `fault`, then let the sink answer again."""
+
+    def step(ctx: Context) -> None:
+        holder = sends.lease_holder(ctx.stack)
+        ctx.facts["sender"] = holder
+        ctx.facts["send"] = send = sends.start_send(ctx.stack, holder)
+        try:
+            ctx.facts["claimed"] = sends.wait_claims(ctx.stack, send)
+            fault(ctx)
+        finally:
+            sends.freeze_sink(ctx.stack, False)
+
+    return step
+
+
+def _kill_sender(ctx: Context) -> None:
+    ctx.facts["victim"] = sender = ctx.facts["sender"]
+    sends.kill_instance(ctx.stack, sender)
+    ctx.facts["finisher"] = next(n for n in SLOAPI_NAMES if n != sender)
+
+
+def _restart_sender_when_delivered(ctx: Context) -> None:
+    """Let the other instance finish first (so the judge sees who did), then restart the victim."""
+    sends.wait_delivered(ctx.stack, ctx.facts["send"])
+    _restart_victim(ctx)
+
+
+def _judge_send(ctx: Context) -> list[tuple[str, bool, str]]:
+    finisher = ctx.facts.get("finisher")
+    return sends.judge_delivery(ctx.stack, ctx.facts["send"], instance_name(finisher) if finisher else None)
+
+
+_SWITCHOVER_EXPECTED: dict[str, Any] = {
+    "exporter": "patroni-exporter",
+    "detect": _target_is("patroni_primary", 0, target="$victim"),
+    "alerts": ("PatroniFailover",),
+    "alert_within": 60,
+    "leader_change": True,
+    "leader_within": 30,
+    "max_write_errors_window": 30,
+}
+"""What a switchover does, with or without a report send in flight."""
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -311,13 +363,7 @@ SCENARIOS: dict[str, Scenario] = {
             "a planned `patronictl switchover` to the synchronous standby",
             _switchover,
             _nothing,
-            exporter="patroni-exporter",
-            detect=_target_is("patroni_primary", 0, target="$victim"),
-            alerts=("PatroniFailover",),
-            alert_within=60,
-            leader_change=True,
-            leader_within=30,
-            max_write_errors_window=30,
+            **_SWITCHOVER_EXPECTED,
             quick=True,
         ),
         Scenario(
@@ -459,6 +505,26 @@ SCENARIOS: dict[str, Scenario] = {
             no_leader_change=True,
             max_write_errors_window=0,
             quick=True,
+        ),
+        Scenario(
+            "sloapi-instance-down",
+            "SIGKILL the sloapi instance holding the report scheduler lease in the middle of a send",
+            _send_then(_kill_sender),
+            _restart_sender_when_delivered,
+            tolerated=("NinesExporterDown",),
+            max_write_errors_window=0,
+            no_leader_change=True,
+            sloapi_instances=2,
+            judge=_judge_send,
+        ),
+        Scenario(
+            "report-send-switchover",
+            "a `patronictl switchover` of sloapi's store in the middle of a report send",
+            _send_then(_switchover),
+            _nothing,
+            **_SWITCHOVER_EXPECTED,
+            sloapi_instances=2,
+            judge=_judge_send,
         ),
     )
 }

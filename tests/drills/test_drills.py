@@ -46,12 +46,16 @@ def test_unknown_or_unsuitable_scenario_is_refused(stack: Stack) -> None:
         run_drill(stack, "no-such-drill")
     with pytest.raises(DrillError, match="needs 3 etcd members"):
         run_drill(stack, "etcd-member-down")
+    with pytest.raises(DrillError, match="needs 2 sloapi instances"):  # the session stack runs one
+        run_drill(stack, "sloapi-instance-down")
 
 
 @pytest.fixture(scope="module")
 def demo_stack() -> Iterator[Stack]:
-    """A 3-member etcd stack of its own (offset 10000), for the drills that need it."""
+    """A 3-member etcd stack of its own (offset 10000), for the drills that need it, with two sloapi
+    instances on the HA PostgreSQL (the report-send drills need them)."""
     layout = default_layout(os.environ.get("NINES_DRILL_STACK_DIR") or REPO / ".stack-drills", 10000, 3)
+    layout.sloapi_instances = 2
     s = Stack(layout)
     s.down(progress=lambda _: None)
     s.purge()

@@ -23,7 +23,7 @@ JOBS = {
     "patroni": ["patroni-exporter"],
     "patroni-rest": ["patroni-1", "patroni-2", "patroni-3"],
     "app": ["app-1", "app-2", "app-3"],
-    "sloapi": ["sloapi"],
+    "sloapi": ["sloapi", "sloapi-2"],  # the second only with --sloapi-instances 2
 }
 
 

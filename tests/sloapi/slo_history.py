@@ -40,9 +40,9 @@ class History:
         start = self.end - self.days * DAY
         self.minute_ends = np.arange(start + 60, self.end + 1, 60, dtype=np.int64)
         t = self.minute_ends
-        # the hour of day as if the history ended at 02:00 (the minute ending at `end` is in hour
-        # 1): the figures never depend on the hour the tests run at
-        hour = ((t - self.end - 1) // 3600 + 2) % 24
+        # the hour of day as if the history ended at 07:00, at night: the figures never depend on
+        # the hour the tests run at
+        hour = ((t - self.end) // 3600 + 7) % 24
         # traffic: 600 req/min at night, 1500 by day, none for one hour 20 days ago
         total = np.where((hour >= 8) & (hour < 20), 1500.0, 600.0)
         total[(t > self.end - 20 * DAY) & (t <= self.end - 20 * DAY + 3600)] = 0.0
@@ -128,7 +128,8 @@ class History:
     def pgb_step_ratio(self, at: int, seconds: int) -> tuple[float, int, int]:
         """(sum of per-step error ratios, covered steps, expected steps) of pgbouncer.
 
-        Each 1-minute step averages the samples in [t - 60, t] (both ends, three samples).
+        Each 1-minute step averages the samples in (t - 60, t] (two samples): sloapi gives raw
+        SLIs the half-open window `[59999ms]`, as Prometheus 3 and VictoriaMetrics select it.
         """
         times = self.sample_times()
         series = self.series()[-1][3]
@@ -137,7 +138,7 @@ class History:
         total = 0.0
         covered = 0
         for t in steps.tolist():
-            window = [values[s] for s in range(t - 60, t + 1, SCRAPE) if s in values]
+            window = [values[s] for s in range(t - 60 + SCRAPE, t + 1, SCRAPE) if s in values]
             if not window:
                 continue
             covered += 1

@@ -40,18 +40,21 @@ def test_status_through_prefix_tenant_and_token_equals_direct(
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n", encoding="utf-8")
     required = {**TENANT, "Authorization": f"Bearer {TOKEN}"}
-    path = "/api/v1/slos/web-availability/status"
-    direct = _get(tmp_path / "direct", prom_url, history, path)
+    # an event SLI (instant queries only) and a raw SLI (step series: range queries)
+    paths = ("/api/v1/slos/web-availability/status", "/api/v1/slos/pgbouncer-availability/status")
+    path = paths[0]
     with query_proxy(prom_url, "/prometheus", required) as (url, log):
-        proxied = _get(
-            tmp_path / "proxied", url, history, path,
-            prometheus_headers=TENANT, prometheus_bearer_token_file=token_file,
-        )  # fmt: skip
+        for each in paths:
+            direct = _get(tmp_path / "direct", prom_url, history, each)
+            proxied = _get(
+                tmp_path / "proxied", url, history, each,
+                prometheus_headers=TENANT, prometheus_bearer_token_file=token_file,
+            )  # fmt: skip
+            assert direct.status_code == proxied.status_code == 200
+            assert proxied.json() == direct.json()
         assert log.refused == 0
         assert {p for p, _ in log.forwarded} >= {"/api/v1/query", "/api/v1/query_range"}
         refused = _get(tmp_path / "refused", url, history, path, prometheus_headers=TENANT)
-    assert direct.status_code == proxied.status_code == 200
-    assert proxied.json() == direct.json()
     assert refused.status_code == 503
     assert "HTTP 401" in refused.json()["detail"]
     assert log.refused > 0
@@ -60,11 +63,22 @@ def test_status_through_prefix_tenant_and_token_equals_direct(
 def test_long_ranges_are_split_under_the_maximum_and_equal_unsplit(
     tmp_path: Path, prom_url: str, history: History
 ) -> None:
-    for path in ("/api/v1/slos/web-availability/status", "/api/v1/slos/web-availability/budget"):
+    for path in (
+        "/api/v1/slos/web-availability/status",
+        "/api/v1/slos/pgbouncer-availability/status",
+        "/api/v1/slos/web-availability/budget",
+    ):
         whole = _get(tmp_path / "whole", prom_url, history, path)
         with query_proxy(prom_url, "/prometheus", {}) as (url, log):
             split = _get(tmp_path / "split", url, history, path, prometheus_max_query_range="1d")
         assert whole.status_code == split.status_code == 200
+        if path.startswith("/api/v1/slos/web-availability/status"):
+            # an event SLI's window: whole-window instant queries, one tile per day of the window
+            tiles = [p for _, p in log.forwarded if p.get("query", "").startswith("count_over_time(")]
+            assert len(tiles) == 30 and not log.ranges()
+            assert all("[86399999ms:1m]" in p["query"] for p in tiles)
+            assert split.json() == whole.json()
+            continue
         assert split.json() == whole.json()
         ranges = log.ranges()
         assert len(ranges) >= 30  # a 30-day window in one-day pieces

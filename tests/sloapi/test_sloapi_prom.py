@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from slo_history import History
 
 from sloapi.prometheus import PromClient
+from sloapi.prometheus.batch import range_params
 from sloapi.prometheus.chunks import chunk_bounds
 from sloapi.specs import load_dir
 from sloapi.status import StatusOptions, compute_status
@@ -60,8 +61,9 @@ def test_one_status_uses_a_bounded_number_of_requests(prom_url: str, history: Hi
     try:
         at = datetime.fromtimestamp(history.end, UTC)
         status = compute_status(client.batch(), spec, spec.window, at, StatusOptions())
-        # 2 range queries x 5 chunks (43,200 one-minute points) + 2 x 7 burn-rate queries
-        assert client.requests == 24
+        # 30 days in 5 tiles of at most 10,000 steps, 3 instant queries each (errors, total,
+        # covered steps) + 2 step sums for the tile with the scrape gap + 2 x 7 burn-rate queries
+        assert client.requests == 31
         assert status["at"] == at.isoformat()
     finally:
         client.close()
@@ -74,3 +76,8 @@ def test_unreachable_is_reported(url: str) -> None:
         assert client.ready() is False
     finally:
         client.close()
+
+
+def test_range_requests_bypass_victoriametrics_response_cache() -> None:
+    params = range_params("up", "100", "200", 60)
+    assert params == {"query": "up", "start": "100", "end": "200", "step": "60", "nocache": "1"}

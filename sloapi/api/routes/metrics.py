@@ -31,6 +31,7 @@ from sloapi.api.telemetry import RequestMetrics
 from sloapi.deadline import Deadline
 from sloapi.errors import SloapiError
 from sloapi.service import ServiceContext
+from sloapi.storage.outage import outage_reason
 
 router = APIRouter(tags=["metrics"])
 log = logging.getLogger("sloapi")
@@ -103,7 +104,7 @@ def _deliveries(ctx: ServiceContext) -> bytes:
     try:
         counts = ctx.reports().delivery_counts()
     except SQLAlchemyError as exc:
-        log.warning("metrics: report deliveries: %s", exc)
+        log.warning("metrics: report deliveries: %s", outage_reason(exc))
         return b""
     family = GaugeMetricFamily(
         "sloapi_report_deliveries",

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from sloapi.api.deps import AtDep, CtxDep, SessionDep, SettingsDep, get_at, require_token
+from sloapi.api.deps import AtDep, CtxDep, DeadlineDep, SessionDep, SettingsDep, get_at, require_token
 from sloapi.api.schemas_policy import GateAnswer, GateRequest, OverrideList, SLOPolicy
+from sloapi.deadline import Deadline
 from sloapi.engine.durations import parse_time
 from sloapi.service import ServiceContext
 from sloapi.specs import SLOSpec
@@ -19,21 +20,21 @@ from sloapi.storage.audit import list_overrides, override_json, record_override
 router = APIRouter(prefix="/api/v1", tags=["policy"])
 
 
-def _status_of(ctx: ServiceContext, at: Any) -> Any:
+def _status_of(ctx: ServiceContext, at: Any, deadline: Deadline) -> Any:
     def status_of(spec: SLOSpec) -> dict[str, Any]:
-        return ctx.status(spec.id, None, at)
+        return ctx.status(spec.id, None, at, deadline)
 
     return status_of
 
 
 @router.get("/slos/{slo_id}/policy", response_model=SLOPolicy)
-async def get_policy(slo_id: str, ctx: CtxDep, at: AtDep) -> dict[str, Any]:
+async def get_policy(slo_id: str, ctx: CtxDep, at: AtDep, deadline: DeadlineDep) -> dict[str, Any]:
     """`ok`, `warn` or `freeze` from the budget left over the SLO's window, with the reason.
 
     Statuses: 200; 404 unknown id; 422 bad time; 503 Prometheus unreachable.
     """
     spec = ctx.spec(slo_id)
-    status_json = await run_in_threadpool(ctx.status, slo_id, None, at)
+    status_json = await run_in_threadpool(ctx.status, slo_id, None, at, deadline)
     return policy_json(spec, status_json)
 
 
@@ -47,6 +48,7 @@ async def post_gate(
     ctx: CtxDep,
     settings: SettingsDep,
     session: SessionDep,
+    deadline: DeadlineDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Any:
     """May a change of kind `change` go to `service` now? Every SLO of the service is judged
@@ -62,7 +64,7 @@ async def post_gate(
         require_token(settings, authorization)
     at = get_at(ctx)
     decision = await run_in_threadpool(
-        service_gate, list(ctx.specs.values()), body.service, body.change, _status_of(ctx, at)
+        service_gate, list(ctx.specs.values()), body.service, body.change, _status_of(ctx, at, deadline)
     )
     answer = decision_json(body.service, body.change, decision)
     if decision.allowed:

@@ -45,7 +45,7 @@ def spec_json(spec: SLOSpec) -> dict[str, Any]:
         "window": spec.window.name,
         "labels": spec.labels,
         "sli": sli,
-        "recipients": list(spec.recipients),
+        "recipient_count": len(spec.recipients),  # the addresses only behind the token (deliveries)
         "source": spec.source,
     }
 

@@ -60,7 +60,7 @@ frontend web
 backend app
     balance roundrobin
     option httpchk GET /health
-    default-server check inter 200 fall 1 rise 1
+    default-server check inter 200 fall 3 rise 1
     server a1 127.0.0.1:{ok_port} weight 100
     server a2 127.0.0.1:{ok_port} weight 50
     server bad 127.0.0.1:{bad_port}
