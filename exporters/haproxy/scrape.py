@@ -55,24 +55,63 @@ def check_target(target: Target) -> None:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
 
 
+_LOCKED = "currently locked"
+_LOCK_RETRY_FIRST = 0.01
+_LOCK_RETRY_MAX = 0.2
+
+
+def _locked(answer: str) -> bool:
+    """HAProxy refuses `show ssl cert` while another CLI session holds its certificate lock.
+
+    Two readers of the same HAProxy at once (two Prometheus replicas, two exporter targets on one
+    process) meet this; the lock is held for one command, so trying again a moment later works.
+    """
+    return _LOCKED in answer
+
+
+def _show(addr: Address, commands: list[str], deadline: float) -> list[str]:
+    """Answers to `commands`; the ones refused by the certificate lock are sent again after a
+    short, growing pause until they pass or the deadline nears (then they stay refused).
+
+    Raises:
+        TargetError, TimeoutError: I/O failure. ParseError: garbled answers.
+    """
+    answers = [""] * len(commands)
+    pending = list(range(len(commands)))
+    pause = _LOCK_RETRY_FIRST
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no time left for show ssl cert")
+        raw = run_commands(addr, [commands[i] for i in pending], left)
+        for i, text in zip(pending, split_answers(raw, len(pending)), strict=True):
+            answers[i] = text
+        pending = [i for i in pending if _locked(answers[i])]
+        if not pending or deadline - time.monotonic() < 2 * pause:
+            return answers
+        time.sleep(pause)
+        pause = min(pause * 2, _LOCK_RETRY_MAX)
+
+
 def _certificates(addr: Address, listing: str, deadline: float) -> list[Certificate]:
+    if _locked(listing):
+        listing = _show(addr, ["show ssl cert"], deadline)[0]
     if not listing.startswith("# filename"):
+        if _locked(listing):
+            log.warning("certificates skipped: HAProxy's certificate lock stayed taken until the deadline")
         return []  # no SSL support, or not allowed at this socket's level
     files = [f for f in parse_cert_list(listing) if _SAFE_FILE.match(f)]
     if not files:
         return []
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("no time left for show ssl cert")
-    raw = run_commands(addr, [f"show ssl cert {f}" for f in files], left)
     certs = []
-    for name, text in zip(files, split_answers(raw, len(files)), strict=True):
+    for name, text in zip(files, _show(addr, [f"show ssl cert {f}" for f in files], deadline), strict=True):
         try:
             certs.append(parse_cert(text))
         except ParseError as exc:
-            # One certificate HAProxy cannot show right now (being updated, a bundle) must not
-            # blank the target's other series: skip it, say so.
-            log.warning("certificate %s skipped: %s", name, exc)
+            # One certificate HAProxy cannot show right now (being updated, a bundle, a lock held
+            # past the deadline) must not blank the target's other series: skip it, say so.
+            detail = "the certificate lock stayed taken until the deadline" if _locked(text) else exc
+            log.warning("certificate %s skipped: %s", name, detail)
     return certs
 
 

@@ -20,6 +20,7 @@ from promex_compare import missing_families, samples
 from exporters.core.cli import build
 from exporters.core.metrics import Family, sample_value
 from exporters.haproxy.cli import SPEC
+from exporters.haproxy.source import parse_address, run_commands
 from stack.throwaway import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy not installed")
@@ -102,6 +103,40 @@ def test_all_sources_up_and_promtool_clean(exporter: Exporter, haproxy: HAProxy)
             ["promtool", "check", "metrics"], input=body.encode(), capture_output=True, check=False
         )
         assert (res.returncode, res.stdout + res.stderr) == (0, b"")
+
+
+def test_certificates_survive_readers_holding_haproxys_certificate_lock(
+    exporter: Exporter, haproxy: HAProxy
+) -> None:
+    """HAProxy refuses `show ssl cert` while another session holds its certificate lock ("Can't
+    show! Operations on certificates are currently locked!"): two Prometheus replicas, or two
+    targets naming one process, meet it on every scrape. The expiry must not blink out."""
+    addr = parse_address(haproxy.address)
+    file = str(haproxy.dir / "site.pem")
+    stop = threading.Event()
+    refused = []
+
+    def contend() -> None:
+        while not stop.is_set():
+            refused.append(run_commands(addr, [f"show ssl cert {file}"], 10).count("currently locked"))
+
+    threads = [threading.Thread(target=contend, daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        missing = 0
+        for _ in range(100):
+            fams = exporter.families()
+            for target in ({"target": "sock", "cluster": "test"}, {"target": "tcp"}):
+                want = {**target, "file": file, "subject": "/CN=web.nines.test"}
+                if sample_value(fams, "haproxy_ssl_certificate_expiry_timestamp_seconds", want) is None:
+                    missing += 1
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+    assert sum(refused) > 0, "the contending readers never met the lock: the test proves nothing"
+    assert missing == 0
 
 
 def test_no_promex_family_missing(haproxy: HAProxy, tmp_path: Path) -> None:
