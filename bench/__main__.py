@@ -123,7 +123,20 @@ def run(bench: Bench) -> str:
     return out.stdout.strip() + "\n"
 
 
+def usage() -> str:
+    """What the runner accepts."""
+    names = " ".join(b.name for b in BENCHES)
+    return f"usage: python -m bench [NAME ...]   (names: {names}; none: all of them)"
+
+
 def main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(usage())
+        return 0
+    unknown = [a for a in argv if a not in {b.name for b in BENCHES}]
+    if unknown:
+        print(f"bench: unknown benchmark {', '.join(unknown)}\n{usage()}", file=sys.stderr)
+        return 2
     wanted = [b for b in BENCHES if not argv or b.name in argv]
     sections = [(b, run(b)) for b in wanted]
     readme = HERE / "README.md"

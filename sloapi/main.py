@@ -10,6 +10,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from sloapi.api.errors import install_error_handlers
+from sloapi.api.guard import RequestDeadlineGuard
 from sloapi.api.routes import admin, backtest, exclusions, health, metrics, policy, reports, slos
 from sloapi.api.telemetry import RequestMetrics
 from sloapi.config import Settings, get_settings
@@ -73,6 +74,7 @@ def create_app(
         docs_url=None,  # /docs and /redoc: sloapi.site.docs, with local assets
         redoc_url=None,
     )
+    app.add_middleware(RequestDeadlineGuard)  # inside the telemetry, which counts its 503s
     app.state.telemetry = RequestMetrics()
     app.state.telemetry.install(app)
     install_error_handlers(app)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sloapi.commands import add_out_option, write_out
 from sloapi.config import Settings
 from sloapi.errors import InvalidSpecsError, SpecError
 from sloapi.specs import SLOSpec, read_dir, read_file
@@ -35,11 +36,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for error in errors:
             print(f"sloapi convert: {error}", file=sys.stderr)
         return 2
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return write_out(text, args.out)
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -51,5 +48,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to", choices=sorted(WRITERS), default="sloth", help="output format (default sloth)"
     )
-    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    add_out_option(parser)
     parser.set_defaults(func=run)

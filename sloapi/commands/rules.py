@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sloapi.commands import add_out_option, write_out
 from sloapi.config import Settings
 from sloapi.errors import SpecError
 from sloapi.rules import generate_groups, render_rules
@@ -36,11 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except SpecError as exc:
         print(f"sloapi rules: {exc}", file=sys.stderr)
         return 2
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return write_out(text, args.out)
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -49,5 +46,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "rules", parents=[common], help="print Prometheus recording and alerting rules"
     )
     parser.add_argument("dir", nargs="?", help="spec directory (default: --slos / settings)")
-    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    add_out_option(parser)
     parser.set_defaults(func=run)

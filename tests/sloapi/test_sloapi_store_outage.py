@@ -4,9 +4,12 @@ twice."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from test_sloapi_status import make_settings
 
+from sloapi.api.guard import GRACE_SECONDS
 from sloapi.errors import StoreUnavailableError
 from sloapi.main import create_app
 from sloapi.storage.outage import read_with_retry
@@ -125,6 +129,49 @@ def test_pgbouncer_down_gives_503_with_a_reason_then_recovers(
             bouncer.start()
         assert len(client.get(snapshots).json()["snapshots"]) == 1
         assert client.post(snapshots, params={"at": history.end - 60}, headers=auth).status_code == 201
+
+
+def test_frozen_pgbouncer_gives_503_by_the_deadline_then_recovers(
+    tmp_path: Path, bouncer: Bouncer, prom_url: str, history: History
+) -> None:
+    """A store that accepts connections and then answers nothing (SIGSTOP: the kernel still
+    acknowledges every packet, so no TCP timeout ever fires) gets a 503 naming the deadline by
+    the deadline plus the guard's grace, for reads and writes, and the service recovers."""
+    deadline = 2.0
+    settings = make_settings(
+        tmp_path, prom_url, database_url=bouncer.url, api_token=TOKEN, request_deadline_seconds=deadline
+    )
+    now = datetime.fromtimestamp(history.end, UTC)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    snapshots = "/api/v1/slos/web-availability/snapshots"
+    assert bouncer.process is not None
+    with TestClient(create_app(settings, clock=lambda: now), raise_server_exceptions=False) as client:
+        assert client.post(snapshots, params={"at": history.end}, headers=auth).status_code == 201
+        os.kill(bouncer.process.pid, signal.SIGSTOP)
+        try:
+            for method, path, params in (
+                ("GET", snapshots, {}),
+                ("POST", snapshots, {"at": history.end - 60}),
+                ("GET", "/api/v1/slos/web-availability", {}),  # its exclusions are in the store
+            ):
+                began = time.monotonic()
+                answer = client.request(method, path, params=params, headers=auth)
+                took = time.monotonic() - began
+                assert answer.status_code == 503, answer.text
+                assert "SLOAPI_REQUEST_DEADLINE_SECONDS" in answer.json()["detail"]
+                assert deadline <= took < deadline + GRACE_SECONDS + 1.0, took
+        finally:
+            os.kill(bouncer.process.pid, signal.SIGCONT)
+        # The write answered 503 either finishes once the store wakes up or stops at its expired
+        # deadline: recorded once or not at all, never twice, and the service writes again.
+        before = wait_for(lambda: client.get(snapshots).json().get("snapshots"), 30, "the store again")
+        time.sleep(2 * deadline)
+        assert len(client.get(snapshots).json()["snapshots"]) in (1, 2)
+        after = len(client.get(snapshots).json()["snapshots"])
+        assert len(before) <= after
+        assert client.get("/api/v1/slos/web-availability").status_code == 200
+        assert client.post(snapshots, params={"at": history.end - 120}, headers=auth).status_code == 201
+        assert len(client.get(snapshots).json()["snapshots"]) == after + 1
 
 
 def test_a_safe_read_is_tried_twice(bouncer: Bouncer) -> None:
