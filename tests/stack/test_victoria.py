@@ -13,6 +13,7 @@ from stack.__main__ import main as stack_main
 from stack.components.nines import SloApi
 from stack.components.victoria import (
     TsdbChoiceError,
+    VictoriaMetrics,
     VMAgent,
     VMAlert,
     choose_tsdb,
@@ -80,7 +81,7 @@ def test_vmagent_scrapes_the_same_jobs_and_its_config_is_valid(tmp_path: Path) -
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
     source = yaml.safe_load((REPO / "prometheus" / "prometheus.yml").read_text())
     assert {j["job_name"] for j in source["scrape_configs"]} - {"prometheus"} <= set(jobs)
-    assert {"victoria-metrics", "vmagent", "vmalert"} <= set(jobs)
+    assert {"victoria-metrics", "vmalert"} <= set(jobs) and "vmagent" not in jobs
     assert jobs["haproxy"]["honor_labels"] is True
     assert jobs["etcd"]["static_configs"][0]["targets"] == ["127.0.0.1:22379"]
     assert "rule_files" not in cfg and "alerting" not in cfg
@@ -88,6 +89,30 @@ def test_vmagent_scrapes_the_same_jobs_and_its_config_is_valid(tmp_path: Path) -
     agent.prepare()
     checked = subprocess.run(
         ["vmagent", f"-promscrape.config={agent.home / 'scrape.yml'}", "-promscrape.config.dryRun",
+         "-loggerLevel=ERROR"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_victoria_metrics_scrapes_vmagent_so_its_death_is_recorded(tmp_path: Path) -> None:
+    lay = vm_layout(tmp_path)
+    storage = VictoriaMetrics(lay)
+    storage.prepare()
+    config = lay.path("victoria-metrics", "scrape.yml")
+    assert f"-promscrape.config={config}" in storage.argv()
+    cfg = yaml.safe_load(config.read_text())
+    assert cfg["global"] == {"scrape_interval": "10s"}
+    assert cfg["scrape_configs"] == [
+        {
+            "job_name": "vmagent",
+            "static_configs": [
+                {"targets": ["127.0.0.1:28429"], "labels": {"cluster": "demo", "component": "vmagent"}}
+            ],
+        }
+    ]
+    checked = subprocess.run(
+        ["victoria-metrics", f"-promscrape.config={config}", "-promscrape.config.dryRun",
          "-loggerLevel=ERROR"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
