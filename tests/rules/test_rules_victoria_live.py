@@ -12,6 +12,8 @@ stack's) every query, vmalert's included, sees the data of 30 seconds ago (docs/
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from stack.vmhistory import start_victoria
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules" / "victoriametrics.rules.yml"
+GROUP = "victoriametrics.alerts"
 ALERT = "VictoriametricsComponentDown"
 
 
@@ -40,11 +43,16 @@ class VictoriaStack:
     vmalert: str
 
 
-def _start_vmagent(base: Path, storage: str, port: int) -> Server:
-    """vmagent on `port` (the one victoria-metrics was told to scrape)."""
+def _start_vmagent(base: Path, port: int, targets: dict[str, str]) -> Server:
+    """vmagent on `port` (the one victoria-metrics was told to scrape) scraping `targets` (job ->
+    URL) every second and writing to the first one, victoria-metrics."""
+    storage = targets["victoria-metrics"]
     scrape = base / "vmagent-scrape.yml"
-    job = {"job_name": "victoria-metrics", "static_configs": [{"targets": [storage.removeprefix("http://")]}]}
-    scrape.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": [job]}))
+    jobs = [
+        {"job_name": job, "static_configs": [{"targets": [url.removeprefix("http://")]}]}
+        for job, url in targets.items()
+    ]
+    scrape.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": jobs}))
     argv = ["vmagent", f"-httpListenAddr=127.0.0.1:{port}", f"-promscrape.config={scrape}",
             f"-remoteWrite.url={storage}/api/v1/write", f"-remoteWrite.tmpDataPath={base / 'queue'}",
             "-loggerLevel=WARN"]  # fmt: skip
@@ -52,9 +60,9 @@ def _start_vmagent(base: Path, storage: str, port: int) -> Server:
     return Server(url=f"http://127.0.0.1:{port}", port=port, data_dir=base / "queue", process=proc)
 
 
-def _start_vmalert(base: Path, storage: str) -> Server:
-    port = free_port()
-    argv = ["vmalert", f"-httpListenAddr=127.0.0.1:{port}", f"-rule={RULES}",
+def _start_vmalert(base: Path, storage: str, port: int) -> Server:
+    """vmalert on `port` evaluating every rules/*.yml, as the stack's, every second."""
+    argv = ["vmalert", f"-httpListenAddr=127.0.0.1:{port}", f"-rule={REPO / 'rules' / '*.yml'}",
             f"-datasource.url={storage}", f"-remoteWrite.url={storage}",
             # nothing listens there: pending alerts are not sent, and this test sends nothing
             f"-notifier.url=http://127.0.0.1:{free_port()}", "-evaluationInterval=1s",
@@ -73,14 +81,50 @@ def victoria(tmp_path: Path) -> Iterator[VictoriaStack]:
     storage = start_victoria(tmp_path / "data", tmp_path / "victoria-metrics.log", flags)
     started: list[Server] = [storage]
     try:
-        agent = _start_vmagent(tmp_path, storage.url, agent_port)
+        alert_port = free_port()
+        targets = {"victoria-metrics": storage.url, "vmalert": f"http://127.0.0.1:{alert_port}"}
+        agent = _start_vmagent(tmp_path, agent_port, targets)
         started.append(agent)
-        alerting = _start_vmalert(tmp_path, storage.url)
+        alerting = _start_vmalert(tmp_path, storage.url, alert_port)
         started.append(alerting)
         yield VictoriaStack(storage=storage, vmagent=agent, vmalert=alerting.url)
     finally:
         for server in reversed(started):
             server.stop()
+
+
+def _names_of_the_rules() -> set[str]:
+    """Metric names `rules/victoriametrics.rules.yml` selects (tests/dashboards/promql_names.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "promql_names", REPO / "tests" / "dashboards" / "promql_names.py"
+    )
+    assert spec is not None and spec.loader is not None
+    names = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(names)
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    return {n for g in groups for r in g["rules"] for n in names.metric_names(r["expr"])}
+
+
+def test_every_name_of_the_rules_is_emitted_by_the_components(victoria: VictoriaStack) -> None:
+    """The names exist in Debian's victoria-metrics 1.79, vmagent and vmalert (scraped as in the
+    stack), so no alert is silent for a misspelt name."""
+    wanted = _names_of_the_rules()
+    assert len(wanted) >= 14
+
+    def missing() -> set[str]:
+        body = httpx.get(f"{victoria.storage.url}/api/v1/label/__name__/values", timeout=10).json()
+        return wanted - set(body["data"])
+
+    # every component scraped at least once, and a few more rounds; then nothing may be missing
+    wait_for(lambda: not _jobs_missing(victoria.storage.url), 30, "three jobs scraped", step=0.5)
+    with contextlib.suppress(TimeoutError):
+        wait_for(lambda: not missing(), 15, "every name", step=0.5)
+    assert missing() == set()
+
+
+def _jobs_missing(url: str) -> set[str]:
+    jobs = {r["metric"]["job"] for r in _query(url, "up == 1")}
+    return {"victoria-metrics", "vmagent", "vmalert"} - jobs
 
 
 def _query(url: str, expr: str) -> list[dict[str, Any]]:
@@ -99,7 +143,7 @@ def test_stopping_vmagent_makes_the_component_down_alert_active(victoria: Victor
 
     wait_for(vmagent_up, 30, "victoria-metrics scraping vmagent", step=0.5, ignore=(httpx.HTTPError,))
     groups = httpx.get(f"{victoria.vmalert}/api/v1/rules", timeout=10).json()["data"]["groups"]
-    rules = [r for g in groups for r in g["rules"]]
+    rules = [r for g in groups if g["name"] == GROUP for r in g["rules"]]
     assert len(rules) == 12 and all(r["lastError"] == "" for r in rules), rules
     assert sorted(r["duration"] for r in rules if r["name"] == ALERT) == [60, 300]  # the `for:` holds
     time.sleep(2)  # two evaluations with vmagent up
