@@ -2,8 +2,9 @@
 vmagent makes `VictoriametricsComponentDown` active in vmalert.
 
 victoria-metrics scrapes vmagent with the stack's own config (`render_watch_config`, every
-second here) and vmalert evaluates `rules/victoriametrics.rules.yml` every second; every rule
-evaluates without error on victoria-metrics 1.79. The alert's `for: 1m` would make waiting for it
+second here), vmagent scrapes victoria-metrics and vmalert, and vmalert evaluates every
+`rules/*.yml` every second: every rule of `rules/victoriametrics.rules.yml` evaluates without error
+on victoria-metrics 1.79, and every name it selects exists. The alert's `for: 1m` would make waiting for it
 to fire a minute-long test: vmalert's API showing both tiers pending, for vmagent only, seconds
 after the kill, with the rules' 1 and 5 minute holds, is the proof (the promtool tests prove the
 holds). victoria-metrics runs with `-search.latencyOffset=1s` here: with its default (30 s, the
