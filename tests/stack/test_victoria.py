@@ -29,6 +29,15 @@ def vm_layout(tmp_path: Path, offset: int = 20000) -> Layout:
     return Layout(tmp_path, offset=offset, etcd_members=1, tsdb="victoriametrics")
 
 
+def assert_scrape_config_valid(binary: str, config: Path) -> None:
+    """`binary` (vmagent or victoria-metrics) accepts `config` (`-promscrape.config.dryRun`)."""
+    checked = subprocess.run(
+        [binary, f"-promscrape.config={config}", "-promscrape.config.dryRun", "-loggerLevel=ERROR"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+
 def test_default_is_prometheus_and_the_env_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NINES_TSDB", raising=False)
     assert default_layout(tmp_path, 0).tsdb == "prometheus"
@@ -87,12 +96,7 @@ def test_vmagent_scrapes_the_same_jobs_and_its_config_is_valid(tmp_path: Path) -
     assert "rule_files" not in cfg and "alerting" not in cfg
     agent = VMAgent(lay, lambda name: True)
     agent.prepare()
-    checked = subprocess.run(
-        ["vmagent", f"-promscrape.config={agent.home / 'scrape.yml'}", "-promscrape.config.dryRun",
-         "-loggerLevel=ERROR"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
+    assert_scrape_config_valid("vmagent", agent.home / "scrape.yml")
 
 
 def test_victoria_metrics_scrapes_vmagent_so_its_death_is_recorded(tmp_path: Path) -> None:
@@ -111,12 +115,7 @@ def test_victoria_metrics_scrapes_vmagent_so_its_death_is_recorded(tmp_path: Pat
             ],
         }
     ]
-    checked = subprocess.run(
-        ["victoria-metrics", f"-promscrape.config={config}", "-promscrape.config.dryRun",
-         "-loggerLevel=ERROR"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
+    assert_scrape_config_valid("victoria-metrics", config)
 
 
 def test_vmalert_evaluates_every_rule_file_and_alerts_the_stack_alertmanager(tmp_path: Path) -> None:
