@@ -5,7 +5,8 @@ Prometheus: vmagent scrapes the repo's scrape config (`prometheus/prometheus.yml
 Prometheus) and writes to victoria-metrics, which stores and answers the Prometheus query API;
 vmalert evaluates every `rules/*.yml` against it, writes recording rules and alert state back to
 it and sends alerts to the stack's Alertmanager. docs/scale.md says why vmagent and not a
-Prometheus remote-writing.
+Prometheus remote-writing. victoria-metrics scrapes vmagent itself: a dead scraper cannot report
+its own death, and `up{job="vmagent"} == 0` is what `rules/victoriametrics.rules.yml` alerts on.
 """
 
 from __future__ import annotations
@@ -67,10 +68,21 @@ def tsdb_components(layout: Layout, wanted: Callable[[str], bool]) -> list[Compo
     return [Prometheus(layout, wanted)]
 
 
-def render_scrape_config(layout: Layout, wanted: Callable[[str], bool]) -> dict[str, Any]:
-    """The stack's scrape config for vmagent: Prometheus's jobs, plus the three VictoriaMetrics ones.
+#: The VictoriaMetrics component victoria-metrics scrapes itself (vmagent scrapes the others).
+WATCHED_BY_STORAGE = "vmagent"
 
-    Rules and alerting are vmalert's, so those sections are left out.
+
+def _job(name: str, target: str) -> dict[str, Any]:
+    """A scrape job of one VictoriaMetrics component at `target`."""
+    labels = {"cluster": "demo", "component": name}
+    return {"job_name": name, "static_configs": [{"targets": [target], "labels": labels}]}
+
+
+def render_scrape_config(layout: Layout, wanted: Callable[[str], bool]) -> dict[str, Any]:
+    """The stack's scrape config for vmagent: Prometheus's jobs, plus victoria-metrics and vmalert.
+
+    Rules and alerting are vmalert's, so those sections are left out; vmagent itself is scraped
+    by victoria-metrics (`render_watch_config`).
     """
     cfg = render_prometheus_config(layout, wanted)
     for key in ("rule_files", "alerting"):
@@ -78,22 +90,31 @@ def render_scrape_config(layout: Layout, wanted: Callable[[str], bool]) -> dict[
     global_ = cfg.get("global") or {}
     cfg["global"] = {k: v for k, v in global_.items() if k != "evaluation_interval"}
     for job in TSDB_COMPONENTS[VICTORIAMETRICS]:
-        cfg["scrape_configs"].append(
-            {
-                "job_name": job,
-                "static_configs": [
-                    {"targets": [layout.addr(job)], "labels": {"cluster": "demo", "component": job}}
-                ],
-            }
-        )
+        if job != WATCHED_BY_STORAGE:
+            cfg["scrape_configs"].append(_job(job, layout.addr(job)))
     return cfg
+
+
+def render_watch_config(vmagent: str, interval: str | None = None) -> dict[str, Any]:
+    """victoria-metrics's own scrape config: the job `vmagent` at address `vmagent`.
+
+    Every `interval` (default: the scrape interval of prometheus/prometheus.yml); when vmagent
+    dies, victoria-metrics records `up{job="vmagent"} 0` and vmalert can alert on it.
+    """
+    every = interval or str(_prometheus_global().get("scrape_interval", "15s"))
+    return {"global": {"scrape_interval": every}, "scrape_configs": [_job(WATCHED_BY_STORAGE, vmagent)]}
+
+
+def _prometheus_global() -> dict[str, Any]:
+    """The `global` section of prometheus/prometheus.yml (empty without the file)."""
+    source = REPO / "prometheus" / "prometheus.yml"
+    cfg = yaml.safe_load(source.read_text()) if source.exists() else {}
+    return dict((cfg or {}).get("global") or {})
 
 
 def evaluation_interval() -> str:
     """The rules' evaluation interval of prometheus/prometheus.yml (vmalert uses the same)."""
-    source = REPO / "prometheus" / "prometheus.yml"
-    cfg = yaml.safe_load(source.read_text()) if source.exists() else {}
-    return str(((cfg or {}).get("global") or {}).get("evaluation_interval", "15s"))
+    return str(_prometheus_global().get("evaluation_interval", "15s"))
 
 
 class VictoriaMetrics(Component):
@@ -104,6 +125,8 @@ class VictoriaMetrics(Component):
 
     def prepare(self) -> None:
         self.layout.path("victoria-metrics", "data").mkdir(parents=True, exist_ok=True)
+        cfg = render_watch_config(self.layout.addr(WATCHED_BY_STORAGE))
+        self.layout.path("victoria-metrics", "scrape.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     def argv(self) -> Sequence[str]:
         return [
@@ -111,6 +134,7 @@ class VictoriaMetrics(Component):
             f"-httpListenAddr={self.layout.addr(self.name)}",
             f"-storageDataPath={self.layout.path('victoria-metrics', 'data')}",
             f"-retentionPeriod={RETENTION}",
+            f"-promscrape.config={self.layout.path('victoria-metrics', 'scrape.yml')}",
             # Without the response cache, range queries keep the grid they ask for: with it,
             # start and end snap to multiples of the step and the last 30 s are hidden, and
             # sloapi's steps (ending at a request's time) would find no point (docs/scale.md).

@@ -20,7 +20,10 @@ TESTS = sorted((REPO / "tests" / "rules").glob("*.test.yml"))
 RUNBOOKS = REPO / "docs" / "runbooks.md"
 
 SEVERITIES = {"critical", "warning", "info"}
-PREFIXES = ("Haproxy", "Pgbouncer", "Patroni", "Etcd", "Keepalived", "Nines", "Prometheus", "Alertmanager")
+PREFIXES = (
+    "Haproxy", "Pgbouncer", "Patroni", "Etcd", "Keepalived", "Nines", "Prometheus", "Alertmanager",
+    "Victoriametrics", "Vmagent", "Vmalert",
+)  # fmt: skip
 # The heartbeat keeps the conventional name that heartbeat services and routes match on.
 UNPREFIXED = {"Watchdog"}
 # Alerts without a threshold: they cannot be silent at a boundary.
@@ -56,6 +59,7 @@ def test_rule_files_exist() -> None:
     names = {p.name for p in RULES}
     assert {"haproxy.rules.yml", "pgbouncer.rules.yml", "patroni.rules.yml"} <= names
     assert {"etcd.rules.yml", "monitoring.rules.yml", "keepalived.rules.yml"} <= names
+    assert "victoriametrics.rules.yml" in names
 
 
 def test_promtool_check_rules_lint_all() -> None:

@@ -3,7 +3,8 @@
 `prometheus_history(name, series)` (session scope) backfills `series` (see `stack.history`)
 into a fresh TSDB, starts Prometheus on it (127.0.0.1, a free port) and returns a
 `stack.history.Prometheus` (url, port, data_dir). Every Prometheus started is stopped at the
-end of the session.
+end of the session. `vm_url` is a throwaway victoria-metrics holding the same `history` as
+`prom_url` (the conformance tests compare the two).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from attribution_history import ShopHistory
 from slo_history import History
 
 from stack.history import Prometheus, Series, backfill, start_prometheus
+from stack.throwaway import wait_for
+from stack.vmhistory import start_victoria
 
 
 def start_history(
@@ -70,6 +74,27 @@ def history() -> History:
 def prom_url(prometheus_history: Callable[..., Prometheus], history: History) -> str:
     """URL of a Prometheus serving `history`."""
     return prometheus_history("sloapi-status", history.series()).url
+
+
+@pytest.fixture(scope="session")
+def vm_url(tmp_path_factory: pytest.TempPathFactory, history: History) -> Iterator[str]:
+    """URL of a victoria-metrics holding `history` (the same samples as `prom_url`)."""
+    base = tmp_path_factory.mktemp("vm-history")
+    vm = start_victoria(base / "data", base / "victoria-metrics.log")
+    try:
+        imported = vm.import_series(history.series())
+        expected = str(len(history.sample_times()))
+        query = {"query": "count_over_time(pgbouncer_up[40d])", "time": str(history.end)}
+
+        def visible() -> bool:
+            body = httpx.get(f"{vm.url}/api/v1/query", params=query, timeout=30).json()
+            return [r["value"][1] for r in body["data"]["result"]] == [expected]
+
+        wait_for(visible, 60, "imported history searchable", step=0.5, ignore=(httpx.HTTPError,))
+        assert imported == 5 * len(history.sample_times())
+        yield vm.url
+    finally:
+        vm.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 
 The history of `slo_history.py` (35 days, 30-second samples, outages, a 30-minute scrape gap) is
 backfilled into a throwaway Prometheus (the session's `prom_url`) and imported into a throwaway
-victoria-metrics; the API, pointed at each in turn, computes every SLO's status for every window.
+victoria-metrics (the session's `vm_url`); the API, pointed at each in turn, computes every SLO's
+status for every window.
 Tolerances (docs/scale.md, "Conformance"): Prometheus 2.x selects the closed range [t - w, t],
 VictoriaMetrics the half-open (t - w, t]; sloapi gives raw SLIs the half-open window on both
 (`[w - 1ms]`) and takes event SLIs' window figures from whole-window queries, so
@@ -14,7 +15,6 @@ VictoriaMetrics the half-open (t - w, t]; sloapi gives raw SLIs the half-open wi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,35 +30,12 @@ from sloapi.engine.durations import format_duration
 from sloapi.main import create_app
 from sloapi.prometheus import PromClient
 from sloapi.specs import load_dir
-from stack.throwaway import wait_for
-from stack.vmhistory import start_victoria
 
 REPO = Path(__file__).resolve().parents[2]
 SLOS = ("web-availability", "api-availability", "pgbouncer-availability", "etcd-availability")
 WINDOWS = {"1h": 3600, "1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY, "week": 7 * DAY, "month": 31 * DAY}
 FIGURES = ("sli", "error_budget.consumed_ratio", "error_budget.consumed_seconds", "data.coverage_ratio")
 EVENTS = ("error_budget.total_events", "error_budget.error_events")
-
-
-@pytest.fixture(scope="module")
-def vm_url(tmp_path_factory: pytest.TempPathFactory, history: History) -> Iterator[str]:
-    """A victoria-metrics holding `history`."""
-    base = tmp_path_factory.mktemp("vm-history")
-    vm = start_victoria(base / "data", base / "victoria-metrics.log")
-    try:
-        imported = vm.import_series(history.series())
-        expected = str(len(history.sample_times()))
-        query = {"query": "count_over_time(pgbouncer_up[40d])", "time": str(history.end)}
-
-        def visible() -> bool:
-            body = httpx.get(f"{vm.url}/api/v1/query", params=query, timeout=30).json()
-            return [r["value"][1] for r in body["data"]["result"]] == [expected]
-
-        wait_for(visible, 60, "imported history searchable", step=0.5, ignore=(httpx.HTTPError,))
-        assert imported == 5 * len(history.sample_times())
-        yield vm.url
-    finally:
-        vm.stop()
 
 
 def statuses(url: str, tmp: Path, history: History) -> dict[tuple[str, str], dict[str, Any]]:

@@ -13,6 +13,7 @@ from stack.__main__ import main as stack_main
 from stack.components.nines import SloApi
 from stack.components.victoria import (
     TsdbChoiceError,
+    VictoriaMetrics,
     VMAgent,
     VMAlert,
     choose_tsdb,
@@ -26,6 +27,15 @@ from stack.runner import Stack
 
 def vm_layout(tmp_path: Path, offset: int = 20000) -> Layout:
     return Layout(tmp_path, offset=offset, etcd_members=1, tsdb="victoriametrics")
+
+
+def assert_scrape_config_valid(binary: str, config: Path) -> None:
+    """`binary` (vmagent or victoria-metrics) accepts `config` (`-promscrape.config.dryRun`)."""
+    checked = subprocess.run(
+        [binary, f"-promscrape.config={config}", "-promscrape.config.dryRun", "-loggerLevel=ERROR"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_default_is_prometheus_and_the_env_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,18 +90,32 @@ def test_vmagent_scrapes_the_same_jobs_and_its_config_is_valid(tmp_path: Path) -
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
     source = yaml.safe_load((REPO / "prometheus" / "prometheus.yml").read_text())
     assert {j["job_name"] for j in source["scrape_configs"]} - {"prometheus"} <= set(jobs)
-    assert {"victoria-metrics", "vmagent", "vmalert"} <= set(jobs)
+    assert {"victoria-metrics", "vmalert"} <= set(jobs) and "vmagent" not in jobs
     assert jobs["haproxy"]["honor_labels"] is True
     assert jobs["etcd"]["static_configs"][0]["targets"] == ["127.0.0.1:22379"]
     assert "rule_files" not in cfg and "alerting" not in cfg
     agent = VMAgent(lay, lambda name: True)
     agent.prepare()
-    checked = subprocess.run(
-        ["vmagent", f"-promscrape.config={agent.home / 'scrape.yml'}", "-promscrape.config.dryRun",
-         "-loggerLevel=ERROR"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
+    assert_scrape_config_valid("vmagent", agent.home / "scrape.yml")
+
+
+def test_victoria_metrics_scrapes_vmagent_so_its_death_is_recorded(tmp_path: Path) -> None:
+    lay = vm_layout(tmp_path)
+    storage = VictoriaMetrics(lay)
+    storage.prepare()
+    config = lay.path("victoria-metrics", "scrape.yml")
+    assert f"-promscrape.config={config}" in storage.argv()
+    cfg = yaml.safe_load(config.read_text())
+    assert cfg["global"] == {"scrape_interval": "10s"}
+    assert cfg["scrape_configs"] == [
+        {
+            "job_name": "vmagent",
+            "static_configs": [
+                {"targets": ["127.0.0.1:28429"], "labels": {"cluster": "demo", "component": "vmagent"}}
+            ],
+        }
+    ]
+    assert_scrape_config_valid("victoria-metrics", config)
 
 
 def test_vmalert_evaluates_every_rule_file_and_alerts_the_stack_alertmanager(tmp_path: Path) -> None:
