@@ -78,6 +78,14 @@ class Patroni(Component):
                     "ttl": DCS_TTL,
                     "loop_wait": 2,
                     "retry_timeout": 3,
+                    # An etcd leader's death stalls etcd for its election, 2.5 to 5 s with the
+                    # design's 2500 ms election timeout: longer than retry_timeout, so without this
+                    # the primary demoted itself whenever one etcd member of three died (drill
+                    # etcd-member-down). In failsafe mode a primary that loses the DCS stays primary
+                    # while every member it knows answers its POST /failsafe (Patroni >= 3.0), and
+                    # demotes as before when one does not: no write outage for an etcd hiccup,
+                    # no split brain. PatroniFailsafeActive says when it happens.
+                    "failsafe_mode": True,
                     "maximum_lag_on_failover": 1048576,
                     "synchronous_mode": True,
                     "postgresql": {
