@@ -28,6 +28,17 @@ def _by_id(samples: Iterable[Sample]) -> dict[str, float]:
     return values
 
 
+def _burn_rates(
+    burn_values: dict[str, dict[str, float]], slo_id: str, budget: float
+) -> dict[str, float | None]:
+    """Burn rate per window of one SLO from the recorded error ratios (None: not recorded)."""
+    rates: dict[str, float | None] = {}
+    for name, values in burn_values.items():
+        value = values.get(slo_id)  # finite (see `_by_id`)
+        rates[name] = None if value is None else safe_float(value / budget)
+    return rates
+
+
 def latest(metric: str) -> str:
     """The instant query of a recorded metric: its value per SLO id, the id its only label.
 
@@ -58,6 +69,7 @@ def recorded_statuses(
     period_values = {p: _by_id(f.result()) for p, f in period_ratio.items()}
     coverage = _by_id(coverage_future.result())
     events = _by_id(events_future.result())
+    windows = {seconds: Window("rolling", seconds) for seconds in period_of}
     out: dict[str, dict[str, Any]] = {}
     for spec in specs:
         days = recorded_days.get(spec.id)
@@ -68,17 +80,14 @@ def recorded_statuses(
             continue  # rules older than the period's events record: no traffic is unknowable
         budget = spec.objective.budget
         ratio = period_values[period_of[spec.window.seconds]].get(spec.id)
-        rates = {
-            name: safe_float(values[spec.id] / budget) if spec.id in values else None
-            for name, values in burn_values.items()
-        }
+        rates = _burn_rates(burn_values, spec.id, budget)
         cov = coverage.get(spec.id)
         if events.get(spec.id, 1.0) <= 0:
             ratio = None  # samples but no event in the period: no traffic, as the raw path says
         ratio = None if ratio is None else min(max(ratio, 0.0), 1.0)
         status = status_json(
             spec,
-            Window("rolling", spec.window.seconds),
+            windows[spec.window.seconds],
             at,
             sli=None if ratio is None else 1.0 - ratio,
             consumed_ratio=0.0 if ratio is None else ratio / budget,
