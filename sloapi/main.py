@@ -37,13 +37,13 @@ ROUTERS = (
 
 
 def settle_heap() -> None:
-    """Collect once, then keep what start-up built (modules, specs, the app: some 200,000
-    objects) out of the cyclic collector's passes until shutdown (`gc.freeze`).
+    """Keep what start-up built (modules, specs, the app: some 200,000 objects) out of the
+    cyclic collector's passes until shutdown (`gc.freeze`; `gc.unfreeze` at shutdown).
 
     A request that builds many objects (1,000 statuses) otherwise sets off a full pass every
-    few requests, and each walks all of them: 0.1 s, as long as building the statuses.
+    few requests, and each walks all of them: 0.1 s, as long as building the statuses. Start-up
+    garbage in cycles, if any, waits for the shutdown (no collection first: 0.1 s per start).
     """
-    gc.collect()
     gc.freeze()
 
 
