@@ -42,9 +42,10 @@ def _burn_rates(
 def latest(metric: str) -> str:
     """The instant query of a recorded metric: its value per SLO id, the id its only label.
 
-    Dropping the other labels halves what Prometheus encodes and sends for 1,000 SLOs (and its
-    time); should one SLO's series come twice (two replicas' copies behind one API), the highest
-    counts.
+    Dropping the other labels more than halves each answer (85 KB instead of 192 KB for 1,000
+    SLOs) and the work of reading it; Prometheus's own time stays about the same (the grouping
+    costs what the shorter answer saves). Should one SLO's series come twice (two replicas'
+    copies behind one API), the highest counts.
     """
     return f"max by ({ID_LABEL}) ({metric})"
 
