@@ -6,6 +6,7 @@ fixed palette of the inks' shades (a small PNG, quick to encode, the same bytes 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +20,7 @@ SHADES = 32  # tones of each ink on white in the palette
 POINT = 100 / 72  # pixels per typographic point at 100 dpi
 Point = tuple[float, float]
 Colour = str
+_FONT_LOCK = threading.Lock()  # one FreeType face serves every thread that renders reports
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +49,8 @@ class Canvas:
 
     def text(self, at: Point, text: str, points: float, anchor: str, fill: Colour = "black") -> None:
         """`text` in DejaVu Sans at `points`, placed by its Pillow `anchor` (e.g. "rm") at `at`."""
-        mask, left, top = _glyphs(text, points, anchor)
+        with _FONT_LOCK:
+            mask, left, top = _glyphs(text, points, anchor)
         self.image.paste(fill, (round(at[0]) + left, round(at[1]) + top), mask)
 
 

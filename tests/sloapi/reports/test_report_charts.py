@@ -5,6 +5,7 @@ bytes for the same data."""
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image, ImageColor
@@ -106,3 +107,16 @@ def test_budget_line_leaves_a_gap_where_days_have_no_data(drawn) -> None:  # typ
         assert blue(day) > 0, day
     for day in (4.3, 5.0, 5.5, 6.0, 6.7):
         assert blue(day) == 0, day
+
+
+def test_renderers_in_threads_draw_the_same_bytes(drawn) -> None:  # type: ignore[no-untyped-def]
+    png, _image, _renderer = drawn
+    variants = [
+        ChartData(objective=0.999, days=DATA.days, sli=(value, *SLI[1:]), remaining=LEFT)
+        for value in (1.0, 0.998, 0.95, 0.5)
+    ]
+    alone = [ChartRenderer().render(data) for data in variants]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda data: ChartRenderer().render(data), variants * 3))
+    assert together == alone * 3
+    assert alone[0] == png
