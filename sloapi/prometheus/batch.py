@@ -42,6 +42,11 @@ class Client(Protocol):
     def instant(self, query: str, at: datetime, deadline: Deadline | None = None) -> list[Sample]:
         """Evaluate an instant query."""
 
+    def instant_values(
+        self, query: str, at: datetime, label: str, deadline: Deadline | None = None
+    ) -> dict[str, float]:
+        """Evaluate an instant query: its finite values by the value of `label`."""
+
     def range_futures(
         self, query: str, start: datetime, end: datetime, step_seconds: int, deadline: Deadline
     ) -> list[Future[list[RangeSeries]]]:
@@ -119,6 +124,13 @@ class QueryBatch:
         """Submit an instant query (once per (query, at))."""
         return self._submit(
             ("i", query, at.timestamp()), lambda: self._client.instant(query, at, self.deadline)
+        )
+
+    def instant_values(self, query: str, at: datetime, label: str) -> Waiting[dict[str, float]]:
+        """Submit an instant query read as {value of `label`: value} (once per (query, at, label))."""
+        return self._submit(
+            ("v", query, at.timestamp(), label),
+            lambda: self._client.instant_values(query, at, label, self.deadline),
         )
 
     def range(self, query: str, start: datetime, end: datetime, step_seconds: int) -> PendingRange:

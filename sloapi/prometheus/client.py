@@ -27,7 +27,7 @@ from sloapi.errors import PrometheusUnavailableError, QueryError, SloapiError, W
 from sloapi.prometheus.access import Access, make_session
 from sloapi.prometheus.batch import PendingRange, QueryBatch, range_params
 from sloapi.prometheus.chunks import chunk_bounds, points_per_chunk
-from sloapi.prometheus.decode import RangeSeries, Sample, decode_matrix, error_message
+from sloapi.prometheus.decode import RangeSeries, Sample, decode_matrix, error_message, values_by_label
 
 log = logging.getLogger(__name__)
 DEFAULT_RETENTION = "15d"  # what Prometheus keeps when its retention flag is unset
@@ -149,6 +149,17 @@ class PromClient:
         try:
             return _samples(response.json()["data"])
         except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise PrometheusUnavailableError(f"Prometheus answered garbage: {type(exc).__name__}") from None
+
+    def instant_values(
+        self, query: str, at: datetime, label: str, deadline: Deadline | None = None
+    ) -> dict[str, float]:
+        """Evaluate `query` at `at`: its finite values by the value of `label`
+        (`decode.values_by_label`)."""
+        response = self._get("/api/v1/query", {"query": query, "time": f"{at.timestamp():.3f}"}, deadline)
+        try:
+            return values_by_label(response.json()["data"], label)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise PrometheusUnavailableError(f"Prometheus answered garbage: {type(exc).__name__}") from None
 
     def range(

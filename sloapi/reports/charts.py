@@ -8,19 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
-from matplotlib.text import Text
-from PIL import Image
-
 from sloapi.reports.model import SLOReport
+from sloapi.reports.raster import Canvas, Frame, dashed, finish, new_image, polyline, px, runs, width
 
 WIDTH_INCHES = 6.0
 HEIGHT_INCHES = 3.0
@@ -28,6 +17,13 @@ DPI = 100
 GOOD = "#2e7d32"
 BAD = "#c62828"
 NEUTRAL = "#1565c0"
+INK = "#333333"
+GRID = "#e6e6e6"
+DAY_TICKS = (1, 8, 15, 22, 29)
+FAINT = "#999999"
+INKS = ("black", INK, GOOD, BAD, NEUTRAL, GRID, FAINT)  # every colour drawn
+BAR_WIDTH = 0.85  # of a day
+PNG_LEVEL = 3  # zlib level of the PNG encoder
 MAX_TICKS = 6  # value ticks drawn at most per frame
 NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
 
@@ -78,103 +74,102 @@ class ChartData:
 
 
 class ChartRenderer:
-    """Draws SLO charts on one reused figure.
+    """Draws SLO charts with Pillow on a copy of one static background.
 
-    The static parts (frames, titles, day ticks) are drawn once and kept as a bitmap; each
-    chart restores it and draws only its own bars, lines, grid lines and value labels
-    ("blitting"). Value ticks are round numbers (`nice_ticks`); the objective line is labelled;
-    days without data leave a gap in the budget line.
+    The static parts (frames, titles, day ticks) are drawn once; each chart copies them and draws
+    its own bars, lines, grid lines and value labels. Value ticks are round numbers
+    (`nice_ticks`); the objective line is labelled; days without data leave a gap in the budget
+    line. The same data always gives the same PNG bytes.
     """
 
     def __init__(self) -> None:
-        """Create the figure, draw its static parts and keep them."""
-        self.figure: Figure = plt.figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
-        self.canvas = FigureCanvasAgg(self.figure)
-        self.sli_axes, self.budget_axes = self.figure.subplots(1, 2)
-        self.figure.subplots_adjust(left=0.1, right=0.98, bottom=0.1, top=0.9, wspace=0.32)
-        titles = ("Daily SLI (%) by day", "Error budget left (%)")
-        self.labels: dict[Axes, list[Text]] = {}
-        self.grids: dict[Axes, LineCollection] = {}
-        for axes, title in zip((self.sli_axes, self.budget_axes), titles, strict=True):
-            axes.set_title(title, fontsize=9)
-            axes.set_xlim(0, 32)
-            axes.set_xticks([1, 8, 15, 22, 29])
-            axes.set_yticks([])
-            axes.tick_params(labelsize=7)
-            along = axes.get_yaxis_transform()  # x in frame fractions, y in data
-            self.grids[axes] = LineCollection(
-                [], transform=along, colors="#e6e6e6", linewidths=0.6, zorder=0, animated=True
+        """Lay out the two plot frames and draw the static background."""
+        width, height = WIDTH_INCHES * DPI, HEIGHT_INCHES * DPI
+        left, right, bottom, top, space = 0.1, 0.98, 0.1, 0.9, 0.32  # fractions of the figure
+        frame_width = (right - left) * width / (2 + space)
+        frames = []
+        for i in range(2):
+            x0 = left * width + i * frame_width * (1 + space)
+            frames.append(
+                Frame(
+                    px(x0), px((1 - top) * height), px(x0 + frame_width), px((1 - bottom) * height), (0, 32)
+                )
             )
-            axes.add_collection(self.grids[axes], autolim=False)
-            self.labels[axes] = [
-                axes.text(-0.03, 0, "", transform=along, ha="right", va="center", fontsize=7,
-                          animated=True)
-                for _ in range(MAX_TICKS)
-            ]  # fmt: skip
-        self.bars = self.sli_axes.vlines([], [], [], linewidth=5, animated=True)
-        self.objective = self.sli_axes.axhline(99.9, color="#333333", ls="--", lw=1, animated=True)
-        self.objective_label = self.sli_axes.text(
-            0.99, 99.9, "", transform=self.sli_axes.get_yaxis_transform(), ha="right", va="bottom",
-            fontsize=7, color="#333333", animated=True,
-        )  # fmt: skip
-        (self.remaining,) = self.budget_axes.plot([], [], color=NEUTRAL, lw=1.5, animated=True)
-        (self.ideal,) = self.budget_axes.plot([], [], color="#999999", ls=":", lw=1, animated=True)
-        self.zero = self.budget_axes.axhline(0.0, color=BAD, lw=0.8, animated=True)
-        self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.sli_frame, self.budget_frame = frames
+        self.background = new_image(int(width), int(height))
+        canvas = Canvas(self.background)
+        for frame, title in zip(frames, ("Daily SLI (%) by day", "Error budget left (%)"), strict=True):
+            _draw_static(canvas, frame, title)
 
     def render(self, slo: ChartData) -> bytes:
         """Draw one SLO's chart and return the PNG bytes."""
-        self.canvas.restore_region(self.background)
-        self._draw_sli(slo)
-        self._draw_budget(slo)
-        size = self.canvas.get_width_height()
-        image = Image.frombuffer("RGBA", size, self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        image = self.background.copy()
+        canvas = Canvas(image)
+        self._draw_sli(canvas, slo)
+        self._draw_budget(canvas, slo)
         buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="PNG", compress_level=3)
+        finish(image, INKS).save(buffer, format="PNG", compress_level=PNG_LEVEL)
         return buffer.getvalue()
 
     def close(self) -> None:
-        """Free the figure."""
-        plt.close(self.figure)
+        """Nothing to free (kept for callers that close renderers)."""
 
-    def _scale(self, axes: Axes, low: float, high: float) -> None:
-        """Fit [low, high] with round ticks and draw the grid lines and tick labels."""
+    @staticmethod
+    def _scale(canvas: Canvas, frame: Frame, low: float, high: float) -> Frame:
+        """Fit [low, high] with round ticks, draw the grid lines and tick labels; the frame
+        with its vertical range set."""
         ticks, decimals = nice_ticks(low, high, 4)
         pad = 0.06 * (ticks[-1] - ticks[0])
-        axes.set_ylim(ticks[0] - pad, ticks[-1] + pad)
-        self.grids[axes].set_segments([[(0, tick), (1, tick)] for tick in ticks])
-        axes.draw_artist(self.grids[axes])
-        for tick, label in zip(ticks, self.labels[axes], strict=False):
-            label.set_y(tick)
-            label.set_text(f"{tick:.{decimals}f}")
-            axes.draw_artist(label)
+        frame = frame.with_y(ticks[0] - pad, ticks[-1] + pad)
+        label_x = frame.left - 0.03 * (frame.right - frame.left)
+        for tick in ticks:
+            row = frame.y(tick)
+            canvas.draw.line([(frame.left + 1, row), (frame.right - 1, row)], fill=GRID, width=width(0.6))
+            canvas.text((label_x, row), f"{tick:.{decimals}f}", 7, "rm")
+        return frame
 
-    def _draw_sli(self, slo: ChartData) -> None:
-        axes = self.sli_axes
+    def _draw_sli(self, canvas: Canvas, slo: ChartData) -> None:
         objective = 100.0 * slo.objective
         known = [(day, 100.0 * sli) for day, sli in zip(slo.days, slo.sli, strict=True) if sli is not None]
         lowest = min([value for _, value in known] + [objective])
         floor = max(0.0, lowest - 0.15 * (100 - lowest) - 0.5 * (100 - objective))
-        self._scale(axes, floor, 100.0)
-        self.bars.set_segments([[(day, floor), (day, value)] for day, value in known])
-        self.bars.set_color([GOOD if value >= objective else BAD for _, value in known])
-        self.objective.set_ydata([objective, objective])
-        self.objective_label.set_y(objective)
-        self.objective_label.set_text(f"objective {objective:g}%")
-        axes.draw_artist(self.bars)
-        axes.draw_artist(self.objective)
-        axes.draw_artist(self.objective_label)
+        frame = self._scale(canvas, self.sli_frame, floor, 100.0)
+        half = BAR_WIDTH * (frame.x(1) - frame.x(0)) / 2
+        for day, value in known:
+            x = frame.x(day)
+            top, base = sorted((frame.y(value), frame.y(floor)))
+            canvas.draw.rectangle(
+                [(x - half, top), (x + half - 1, base)], fill=GOOD if value >= objective else BAD
+            )
+        row = frame.y(objective)
+        dashed(canvas.draw, (frame.left, row), (frame.right, row), (px(5.1), px(2.2)), INK, width(1))
+        label = f"objective {objective:g}%"
+        canvas.text((frame.left + 0.99 * (frame.right - frame.left), row), label, 7, "rd", INK)
 
-    def _draw_budget(self, slo: ChartData) -> None:
-        axes = self.budget_axes
+    def _draw_budget(self, canvas: Canvas, slo: ChartData) -> None:
         days = [0, *slo.days]
         remaining = [100.0] + [math.nan if left is None else 100.0 * left for left in slo.remaining]
-        self._scale(axes, min([0.0, *(v for v in remaining if not math.isnan(v))]), 100.0)
-        self.remaining.set_data(days, remaining)
-        self.ideal.set_data([0, max(1, len(slo.days))], [100.0, 0.0])
-        for artist in (self.zero, self.ideal, self.remaining):
-            axes.draw_artist(artist)
+        frame = self._scale(
+            canvas, self.budget_frame, min([0.0, *(v for v in remaining if not math.isnan(v))]), 100.0
+        )
+        row = frame.y(0.0)
+        canvas.draw.line([(frame.left, row), (frame.right, row)], fill=BAD, width=width(0.8))
+        ideal = (frame.at(0, 100.0), frame.at(max(1, len(slo.days)), 0.0))
+        dashed(canvas.draw, *ideal, (px(1.4), px(2.3)), FAINT, width(1))
+        for run in runs(zip(days, remaining, strict=True)):
+            polyline(canvas.draw, [frame.at(x, y) for x, y in run], NEUTRAL, width(1.5))
+
+
+def _draw_static(canvas: Canvas, frame: Frame, title: str) -> None:
+    """A frame's border, title and day ticks (1, 8, 15, 22, 29)."""
+    line = width(0.8)
+    draw = canvas.draw
+    draw.rectangle([(frame.left, frame.top), (frame.right, frame.bottom)], outline="black", width=line)
+    canvas.text((frame.centre, frame.top - px(8.3)), title, 9, "ms")
+    for day in DAY_TICKS:
+        x = frame.x(day)
+        draw.line([(x, frame.bottom), (x, frame.bottom + px(4.9))], fill="black", width=line)
+        canvas.text((x, frame.bottom + px(8.4)), str(day), 7, "mt")
 
 
 def render_charts(slos: Iterable[SLOReport]) -> dict[str, bytes]:

@@ -218,9 +218,11 @@ def compute_status(
 
 
 @lru_cache(maxsize=256)
-def _iso(moment: datetime) -> str:
-    """`moment.isoformat()`, once per moment (a listing repeats the same few for every SLO)."""
-    return moment.isoformat()
+def _window_text(window: Window, at: datetime) -> tuple[str, str, str, str]:
+    """The window's name, start, end and `at` as a status shows them, once per (window, at):
+    a listing repeats the same few for every SLO."""
+    start, end = window.bounds(at)
+    return window.name, start.isoformat(), end.isoformat(), at.isoformat()
 
 
 def status_json(
@@ -237,17 +239,17 @@ def status_json(
     budget = spec.objective.budget
     allowed = budget * window_seconds
     remaining = 1.0 - consumed_ratio
-    start, end = window.bounds(at)
+    name, start, end, moment = _window_text(window, at)
     return {
         "id": spec.id,
         "service": spec.service,
         "name": spec.name,
         "objective": spec.objective.ratio,
         "objective_percent": str(spec.objective.percent),
-        "window": window.name,
-        "window_start": _iso(start),
-        "window_end": _iso(end),
-        "at": _iso(at),
+        "window": name,
+        "window_start": start,
+        "window_end": end,
+        "at": moment,
         "sli": safe_float(sli),
         "error_budget": {
             "total_ratio": budget,

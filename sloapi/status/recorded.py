@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sloapi.engine.burn import BURN_WINDOWS
 from sloapi.engine.durations import format_duration
 from sloapi.engine.figures import classify, safe_float
-from sloapi.prometheus.batch import QueryBatch
-from sloapi.prometheus.decode import Sample
+from sloapi.prometheus.batch import QueryBatch, Waiting
 from sloapi.rules.generate import PERIOD_EVENTS
 from sloapi.specs.model import RawSLI, SLOSpec, Window
 from sloapi.status.raw import data_json, status_json
@@ -19,13 +16,26 @@ from sloapi.status.raw import data_json, status_json
 ID_LABEL = "sloth_id"
 
 
-def _by_id(samples: Iterable[Sample]) -> dict[str, float]:
-    values: dict[str, float] = {}
-    for sample in samples:
-        slo_id = sample.labels.get(ID_LABEL)
-        if slo_id is not None and math.isfinite(sample.value):
-            values[slo_id] = sample.value
-    return values
+def _burn_rates(
+    burn_values: dict[str, dict[str, float]], slo_id: str, budget: float
+) -> dict[str, float | None]:
+    """Burn rate per window of one SLO from the recorded error ratios (None: not recorded)."""
+    rates: dict[str, float | None] = {}
+    for name, values in burn_values.items():
+        value = values.get(slo_id)  # finite (`values_by_label`)
+        rates[name] = None if value is None else safe_float(value / budget)
+    return rates
+
+
+def latest(metric: str) -> str:
+    """The instant query of a recorded metric: its value per SLO id, the id its only label.
+
+    Dropping the other labels more than halves each answer (85 KB instead of 192 KB for 1,000
+    SLOs) and the work of reading it; Prometheus's own time stays about the same (the grouping
+    costs what the shorter answer saves). Should one SLO's series come twice (two replicas'
+    copies behind one API), the highest counts.
+    """
+    return f"max by ({ID_LABEL}) ({metric})"
 
 
 def recorded_statuses(
@@ -37,17 +47,22 @@ def recorded_statuses(
     one per burn window, the period ratio per distinct period, and coverage. With
     `require_rules`, an SLO whose rules are absent or cover another period is left out.
     """
-    periods_future = batch.instant("slo:time_period:days", at)
-    burn = {name: batch.instant(f"slo:sli_error:ratio_rate{name}", at) for name in BURN_WINDOWS}
+
+    def submit(metric: str) -> Waiting[dict[str, float]]:
+        return batch.instant_values(latest(metric), at, ID_LABEL)
+
+    periods_future = submit("slo:time_period:days")
+    burn = {name: submit(f"slo:sli_error:ratio_rate{name}") for name in BURN_WINDOWS}
     period_of = {seconds: format_duration(seconds) for seconds in {spec.window.seconds for spec in specs}}
-    period_ratio = {p: batch.instant(f"slo:sli_error:ratio_rate{p}", at) for p in period_of.values()}
-    coverage_future = batch.instant("slo:data_coverage:ratio", at)
-    events_future = batch.instant(PERIOD_EVENTS, at)
-    recorded_days = _by_id(periods_future.result())
-    burn_values = {name: _by_id(f.result()) for name, f in burn.items()}
-    period_values = {p: _by_id(f.result()) for p, f in period_ratio.items()}
-    coverage = _by_id(coverage_future.result())
-    events = _by_id(events_future.result())
+    period_ratio = {p: submit(f"slo:sli_error:ratio_rate{p}") for p in period_of.values()}
+    coverage_future = submit("slo:data_coverage:ratio")
+    events_future = submit(PERIOD_EVENTS)
+    recorded_days = periods_future.result()
+    burn_values = {name: f.result() for name, f in burn.items()}
+    period_values = {p: f.result() for p, f in period_ratio.items()}
+    coverage = coverage_future.result()
+    events = events_future.result()
+    windows = {seconds: Window("rolling", seconds) for seconds in period_of}
     out: dict[str, dict[str, Any]] = {}
     for spec in specs:
         days = recorded_days.get(spec.id)
@@ -58,17 +73,14 @@ def recorded_statuses(
             continue  # rules older than the period's events record: no traffic is unknowable
         budget = spec.objective.budget
         ratio = period_values[period_of[spec.window.seconds]].get(spec.id)
-        rates = {
-            name: safe_float(values[spec.id] / budget) if spec.id in values else None
-            for name, values in burn_values.items()
-        }
+        rates = _burn_rates(burn_values, spec.id, budget)
         cov = coverage.get(spec.id)
         if events.get(spec.id, 1.0) <= 0:
             ratio = None  # samples but no event in the period: no traffic, as the raw path says
         ratio = None if ratio is None else min(max(ratio, 0.0), 1.0)
         status = status_json(
             spec,
-            Window("rolling", spec.window.seconds),
+            windows[spec.window.seconds],
             at,
             sli=None if ratio is None else 1.0 - ratio,
             consumed_ratio=0.0 if ratio is None else ratio / budget,

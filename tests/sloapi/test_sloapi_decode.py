@@ -1,4 +1,5 @@
-"""Range answers decoded by `decode_matrix` equal the `json` + `RangeSeries.from_values` path."""
+"""Prometheus answers decoded: `decode_matrix` equals the `json` + `RangeSeries.from_values` path,
+`values_by_label` the samples an instant query gives."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sloapi.prometheus import RangeSeries, decode_matrix
+from sloapi.prometheus.client import _samples
+from sloapi.prometheus.decode import values_by_label
 
 
 def _prom_float(value: float) -> str:
@@ -64,3 +67,44 @@ def test_label_text_cannot_fake_a_values_array() -> None:
 def test_bad_answers_raise_value_error(body: bytes) -> None:
     with pytest.raises(ValueError):
         decode_matrix(body)
+
+
+_vector = st.lists(
+    st.tuples(
+        st.dictionaries(
+            st.sampled_from(["sloth_id", "job", "x"]), st.sampled_from(["a", "b", "c", ""]), max_size=3
+        ),
+        st.floats(),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_vector)
+def test_values_by_label_match_the_samples(vector: list[tuple[dict[str, str], float]]) -> None:
+    body = json.dumps(
+        {
+            "status": "success",
+            "data": {
+                "resultType": "vector",
+                "result": [{"metric": m, "value": [1.5, _prom_float(v)]} for m, v in vector],
+            },
+        }
+    )
+    data = json.loads(body)["data"]
+    expected = {
+        sample.labels["sloth_id"]: sample.value
+        for sample in _samples(data)
+        if "sloth_id" in sample.labels and math.isfinite(sample.value)
+    }
+    assert values_by_label(data, "sloth_id") == expected
+
+
+def test_values_by_label_of_odd_answers() -> None:
+    assert values_by_label({"resultType": "scalar", "result": [1.5, "2"]}, "sloth_id") == {}
+    assert values_by_label({"resultType": "vector", "result": []}, "sloth_id") == {}
+    with pytest.raises(ValueError, match="not a vector"):
+        values_by_label({"resultType": "matrix", "result": []}, "sloth_id")
+    with pytest.raises(KeyError):
+        values_by_label({"resultType": "vector", "result": [{"value": [1, "2"]}]}, "sloth_id")
