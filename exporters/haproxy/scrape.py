@@ -7,7 +7,7 @@ import re
 import time
 
 from exporters.core.config import Target
-from exporters.core.errors import ConfigError, ParseError
+from exporters.core.errors import ConfigError, ParseError, TargetError
 from exporters.core.metrics import Family
 from exporters.core.values import regex_option
 from exporters.haproxy.families import Options, cert_families, info_families, stat_families
@@ -76,17 +76,28 @@ def _show(addr: Address, commands: list[str], deadline: float) -> list[str]:
     Raises:
         TargetError, TimeoutError: I/O failure. ParseError: garbled answers.
     """
-    answers = [""] * len(commands)
+    answers = [_LOCKED] * len(commands)
     pending = list(range(len(commands)))
     pause = _LOCK_RETRY_FIRST
+    first = True
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise TimeoutError("no time left for show ssl cert")
-        raw = run_commands(addr, [commands[i] for i in pending], left)
-        for i, text in zip(pending, split_answers(raw, len(pending)), strict=True):
+            if first:
+                raise TimeoutError("no time left for show ssl cert")
+            return answers  # the ones still refused are skipped by the caller, said so
+        try:
+            raw = run_commands(addr, [commands[i] for i in pending], left)
+            texts = split_answers(raw, len(pending))
+        except (TargetError, TimeoutError, ParseError):
+            if first:
+                raise
+            # A retry that fails must not cost the target the families already read.
+            return answers
+        for i, text in zip(pending, texts, strict=True):
             answers[i] = text
         pending = [i for i in pending if _locked(answers[i])]
+        first = False
         if not pending or deadline - time.monotonic() < 2 * pause:
             return answers
         time.sleep(pause)
@@ -95,7 +106,10 @@ def _show(addr: Address, commands: list[str], deadline: float) -> list[str]:
 
 def _certificates(addr: Address, listing: str, deadline: float) -> list[Certificate]:
     if _locked(listing):
-        listing = _show(addr, ["show ssl cert"], deadline)[0]
+        try:
+            listing = _show(addr, ["show ssl cert"], deadline)[0]
+        except (TargetError, TimeoutError, ParseError):
+            listing = _LOCKED  # a failed retry of the listing: no certificates this time, said so
     if not listing.startswith("# filename"):
         if _locked(listing):
             log.warning("certificates skipped: HAProxy's certificate lock stayed taken until the deadline")
@@ -103,8 +117,15 @@ def _certificates(addr: Address, listing: str, deadline: float) -> list[Certific
     files = [f for f in parse_cert_list(listing) if _SAFE_FILE.match(f)]
     if not files:
         return []
+    try:
+        texts = _show(addr, [f"show ssl cert {f}" for f in files], deadline)
+    except (TargetError, TimeoutError, ParseError) as exc:
+        # The target's info and stats are read already: a certificate read cut short skips the
+        # certificates of this scrape, not the target.
+        log.warning("certificates skipped: %s", exc)
+        return []
     certs = []
-    for name, text in zip(files, _show(addr, [f"show ssl cert {f}" for f in files], deadline), strict=True):
+    for name, text in zip(files, texts, strict=True):
         try:
             certs.append(parse_cert(text))
         except ParseError as exc:

@@ -41,7 +41,8 @@ def _late(task: asyncio.Task[None], path: str) -> None:
 
 
 class RequestDeadlineGuard:
-    """ASGI middleware: 503 when no response started within the request deadline plus grace."""
+    """ASGI middleware: 503 when no response started within the request deadline plus grace;
+    an answer already started is let finish."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -60,20 +61,22 @@ class RequestDeadlineGuard:
                 state["started"] = True
             await send(message)
 
+        path = str(scope.get("path", ""))
         task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
-        done, _ = await asyncio.wait({task}, timeout=seconds + GRACE_SECONDS)
-        if task in done:
-            task.result()
+        try:
+            done, _ = await asyncio.wait({task}, timeout=seconds + GRACE_SECONDS)
+        except asyncio.CancelledError:  # the client went away or the server stops
+            state["abandoned"] = True
+            task.add_done_callback(lambda t: _late(t, path))
+            raise
+        if task in done or state["started"]:
+            # An answer that has started is on its way (the routes send their bodies at once):
+            # it is finished, not cut, so its length and its status stay true.
+            await task
             return
         state["abandoned"] = True
-        path = str(scope.get("path", ""))
         task.add_done_callback(lambda t: _late(t, path))
         log.warning("request %s had no answer %g s after its deadline: 503", path, GRACE_SECONDS)
-        if state["started"]:
-            # Headers went out already: end the body; the length no longer matches, so the
-            # client sees a cut answer, not a wrong one.
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
         await _send_503(send, seconds)
 
 

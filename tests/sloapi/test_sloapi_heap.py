@@ -24,5 +24,4 @@ def test_start_up_objects_are_frozen_until_shutdown(tmp_path: Path) -> None:
         frozen = gc.get_freeze_count()
         assert frozen > 50_000  # modules, specs and the app, all built before the first request
         assert client.get("/healthz").status_code in (200, 503)
-        assert gc.get_freeze_count() <= frozen  # what requests build is collected as usual
     assert gc.get_freeze_count() == 0
