@@ -58,8 +58,11 @@ typecheck: venv
 unit: venv
 	$(VENV)/bin/pytest -m "not stack and not drill"
 
+# Two workers: one runs every test of the session stack in order, the other the rest (tests/conftest.py).
+TEST_WORKERS ?= 2
+
 test: deps lint typecheck
-	$(VENV)/bin/pytest -m "not drill" -p no:cacheprovider --durations=25; rc=$$?; \
+	$(VENV)/bin/pytest -m "not drill" -p no:cacheprovider --durations=25 -n $(TEST_WORKERS); rc=$$?; \
 	if [ $$rc = 5 ]; then echo "error: pytest collected no test" >&2; fi; exit $$rc
 
 bench: deps

@@ -410,5 +410,6 @@ def test_stalled_replay_raises_lag_seconds_then_clears(
         writer.stop()
         with psycopg.connect(app, autocommit=True, prepare_threshold=None) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {PROBE_TABLE}")
-    assert writer.runs > 20 and not writer.errors, writer.errors
+    # the lag crossed 1 s only because writes flowed for at least that long (one every 50 ms)
+    assert writer.runs >= 10 and not writer.errors, writer.errors
     assert pause.runs > 5 and not pause.errors, pause.errors
