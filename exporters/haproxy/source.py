@@ -8,6 +8,7 @@ import io
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -69,18 +70,21 @@ def _connect(addr: Address, timeout: float) -> socket.socket:
     return socket.create_connection((addr.host, addr.port), timeout=timeout)
 
 
-def run_commands(addr: Address, commands: list[str], timeout: float) -> str:
-    """Send `a;b;c` on one connection and read the whole answer until HAProxy closes it.
+def stream_commands(
+    addr: Address, commands: list[str], timeout: float, consume: Callable[[bytes], None]
+) -> None:
+    """Send `a;b;c` on one connection and hand the answer to `consume` piece by piece as it
+    arrives, until HAProxy closes the connection; all of it within `timeout`, `consume` included.
 
     Raises:
-        TargetError: connection failure, timeout or an oversized answer.
+        TargetError: connection failure or an oversized answer. TimeoutError: no complete answer
+            in time. Whatever `consume` raises.
     """
     deadline = time.monotonic() + timeout
     where = addr.path if addr.kind == "unix" else f"{addr.host}:{addr.port}"
     try:
         with _connect(addr, timeout) as sock:
             sock.sendall((";".join(commands) + "\n").encode())
-            chunks: list[bytes] = []
             size = 0
             while True:
                 left = deadline - time.monotonic()
@@ -90,14 +94,25 @@ def run_commands(addr: Address, commands: list[str], timeout: float) -> str:
                 data = sock.recv(_CHUNK)
                 if not data:
                     break
-                chunks.append(data)
                 size += len(data)
                 if size > _MAX_ANSWER:
                     raise TargetError(f"{where}: answer larger than {_MAX_ANSWER} bytes")
+                consume(data)
     except TimeoutError:
         raise TimeoutError(f"{where}: no complete answer within {timeout:g}s") from None
     except OSError as e:
         raise TargetError(f"{where}: {e.strerror or type(e).__name__}") from None
+
+
+def run_commands(addr: Address, commands: list[str], timeout: float) -> str:
+    """Send `a;b;c` on one connection and read the whole answer until HAProxy closes it.
+
+    Raises:
+        TargetError: connection failure or an oversized answer. TimeoutError: no complete answer
+            in time.
+    """
+    chunks: list[bytes] = []
+    stream_commands(addr, commands, timeout, chunks.append)
     return b"".join(chunks).decode("utf-8", "replace")
 
 
