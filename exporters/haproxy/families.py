@@ -379,11 +379,11 @@ def _aggregates(
         ("state",),
     )
     for name in states.SERVER_STATES:
-        tails = [f',state="{name}"}} {agg[(p, name)]}' for p in proxies]
+        tails = [f',state="{name}"}} {agg.get((p, name), 0)}' for p in proxies]
         for fam in fams:
             fam.columns.append((heads, tails))
     for name in states.CHECK_STATES:
-        tails = [f',state="{name}"}} {agg_check[(p, name)]}' for p in proxies]
+        tails = [f',state="{name}"}} {agg_check.get((p, name), 0)}' for p in proxies]
         agg_check_fam.columns.append((heads, tails))
     return [*fams, agg_check_fam]
 

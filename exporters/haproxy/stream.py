@@ -15,7 +15,7 @@ from exporters.core.errors import ParseError
 from exporters.haproxy.mapping import STAT_COLUMNS
 from exporters.haproxy.parse import StatHeader, StatTable, parse_header, parse_rows, split_answers
 
-BLOCK_CHARS = 1 << 18  # rows handed on at a time (about 1,100 rows of HAProxy 2.6)
+BLOCK_CHARS = 1 << 17  # rows handed on at a time (about 560 rows of HAProxy 2.6)
 
 
 def answer_end(last: str, text: str) -> int:
