@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
-from operator import itemgetter
+from operator import and_, itemgetter
 
 from exporters.core.metrics import Family, escape_label_value
 from exporters.haproxy import states
@@ -24,6 +24,7 @@ NS = "haproxy"
 _NAN_FOR_EMPTY = {"": "NaN"}
 _KIND_CODE = {"F": FRONTEND, "B": BACKEND, "S": SERVER, "L": LISTENER}
 _KIND_LETTER = {code: letter for letter, code in _KIND_CODE.items()}
+_KINDS = (FRONTEND, BACKEND, SERVER, LISTENER)
 
 
 @dataclass(frozen=True)
@@ -240,21 +241,17 @@ class StatFamilies:
         self._slots.setdefault(id(fam), {}).setdefault(slot, []).append((heads, tails))
 
     def _kinds(self, table: StatTable) -> dict[str, list[int]]:
-        """Row indices per object kind, after the proxy filters."""
-        indices: dict[str, list[int]] = {FRONTEND: [], BACKEND: [], SERVER: [], LISTENER: []}
-        sink: list[int] = []
-        get = indices.get
+        """Row indices per object kind, after the proxy filters (C-level passes over the column)."""
         types = table.column("type")
+        rows = range(len(types))
         if self.opts.include is None and self.opts.exclude is None:
-            for i, kind in enumerate(types):
-                get(kind, sink).append(i)
-            return indices
+            return {
+                k: list(compress(rows, map(k.__eq__, types))) for k in (FRONTEND, BACKEND, SERVER, LISTENER)
+            }
         proxies = table.column("pxname")
         keeps = {p: self.opts.keeps(p) for p in set(proxies)}
-        for i, (kind, proxy) in enumerate(zip(types, proxies, strict=True)):
-            if keeps[proxy]:
-                get(kind, sink).append(i)
-        return indices
+        kept = list(map(keeps.__getitem__, proxies))
+        return {k: list(compress(rows, map(and_, map(k.__eq__, types), kept))) for k in _KINDS}
 
     def add(self, table: StatTable) -> None:
         """Add a block of rows (parsed under the header given at construction).
