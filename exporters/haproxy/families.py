@@ -197,7 +197,8 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
 class StatFamilies:
     """The families of one scrape's `show stat`, built block of rows by block as they arrive.
 
-    `add` the blocks in the order HAProxy sent them, then call `families()` once. Column-wise:
+    `add` the blocks (all parsed under one header) in the order HAProxy sent them, then call
+    `families()` once. Column-wise:
     each kind's rows of a block are copied together once, so a column is one slice; each row's
     labels are formatted once; each family holds (heads, tails) columns that the writer joins
     without a Python loop per sample. A family's samples come out in the order one table of all
@@ -205,10 +206,10 @@ class StatFamilies:
     slot by slot at the end, whatever the number of blocks.
     """
 
-    def __init__(self, columns: tuple[str, ...], opts: Options | None = None) -> None:
+    def __init__(self, opts: Options | None = None) -> None:
         self.opts = opts or Options()
-        self.plan = _plan(columns)
-        self.fams = [Family(n, t, h) for n, t, h, _ in self.plan.specs]  # type: ignore[arg-type]
+        self.plan: _Plan | None = None  # from the first block's columns
+        self.fams: list[Family] = []
         self.status = {
             FRONTEND: _state_family("frontend", "Frontend status, one series per state."),
             BACKEND: _state_family("backend", "Backend status, one series per state."),
@@ -259,6 +260,10 @@ class StatFamilies:
         Raises:
             ParseError: a numeric field holds something else.
         """
+        if self.plan is None:
+            self.plan = _plan(table.columns)
+            self.fams = [Family(n, t, h) for n, t, h, _ in self.plan.specs]  # type: ignore[arg-type]
+        plan = self.plan
         kinds = {k: _Rows(k, idx, table) for k, idx in self._kinds(table).items()}
         servers = kinds[SERVER]
         server_states = memo_map(states.server_state, servers.get("status"))
@@ -273,9 +278,9 @@ class StatFamilies:
             checks = list(compress(checks, keep))
         for rows in kinds.values():
             if len(rows):
-                self._columns(rows)
+                self._columns(rows, plan)
         self._statuses(kinds, server_states)
-        self._server_extras(kinds[SERVER], checks)
+        self._server_extras(kinds[SERVER], checks, plan)
         self._backends[0].extend(kinds[BACKEND].open)
         self._backends[1].extend(kinds[BACKEND].get("pxname"))
 
@@ -295,9 +300,9 @@ class StatFamilies:
             fam.columns = [piece for slot in sorted(slots) for piece in slots[slot]]
         return [*out, *_aggregates(*self._backends, self._agg, self._agg_check)]
 
-    def _columns(self, rows: _Rows) -> None:
+    def _columns(self, rows: _Rows, plan: _Plan) -> None:
         """The plain numeric families of one kind, and its HTTP responses by class."""
-        for fam, ci, conv in self.plan.steps[rows.kind]:
+        for fam, ci, conv in plan.steps[rows.kind]:
             values = rows.at(ci)
             if conv == NAN and "" in values:
                 values = list(map(_NAN_FOR_EMPTY.get, values, values))
@@ -310,7 +315,7 @@ class StatFamilies:
         if http is None:
             return
         for slot, (c, code) in enumerate(HTTP_CODES):
-            if c in self.plan.col:
+            if c in plan.col:
                 heads, values = numeric(rows.open, rows.get(c))
                 if values:
                     self._put(http, slot, heads, memo_map(f',code="{code}"}} '.__add__, values))
@@ -334,8 +339,8 @@ class StatFamilies:
             for slot, name in enumerate(names[kind]):
                 self._put(self.status[kind], slot, rows.open, flags(column, name))
 
-    def _server_extras(self, rows: _Rows, checks: list[str]) -> None:
-        col = self.plan.col
+    def _server_extras(self, rows: _Rows, checks: list[str], plan: _Plan) -> None:
+        col = plan.col
         if "check_status" in col:
             mask = list(map(bool, rows.get("check_status")))
             checked = rows.only(mask)
@@ -391,7 +396,7 @@ def stat_families(table: StatTable, opts: Options | None = None) -> list[Family]
     Raises:
         ParseError: a numeric field holds something else.
     """
-    built = StatFamilies(table.columns, opts)
+    built = StatFamilies(opts)
     built.add(table)
     return built.families()
 

@@ -13,7 +13,6 @@ from exporters.core.values import regex_option
 from exporters.haproxy.families import Options, StatFamilies, cert_families, info_families, stat_families
 from exporters.haproxy.parse import (
     Certificate,
-    StatTable,
     parse_cert,
     parse_cert_list,
     parse_info,
@@ -151,18 +150,12 @@ def scrape(target: Target) -> list[Family]:
         return stat_families(parse_stat(fetch_csv(addr, target.timeout).rstrip("\n")), opts)
     certs_wanted = bool(target.options.get("ssl_certs", True))
     commands = ["show info", "show stat"] + (["show ssl cert"] if certs_wanted else [])
-    stats: list[StatFamilies] = []
-
-    def rows(block: StatTable) -> None:
-        if not stats:
-            stats.append(StatFamilies(block.columns, opts))
-        stats[0].add(block)
-
+    stats = StatFamilies(opts)
     # The rows are parsed and their families built while HAProxy writes the rest.
-    answers = Answers(len(commands), StatAnswer(rows))
+    answers = Answers(len(commands), StatAnswer(stats.add))
     stream_commands(addr, commands, target.timeout, answers.feed)
     texts = answers.close()
-    families = info_families(parse_info(texts[0])) + stats[0].families()
+    families = info_families(parse_info(texts[0])) + stats.families()
     if certs_wanted:
         families += cert_families(_certificates(addr, texts[2], deadline))
     return families

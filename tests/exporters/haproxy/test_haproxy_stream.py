@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from exporters.core.errors import ParseError
 from exporters.core.metrics import render
 from exporters.haproxy.families import StatFamilies, stat_families
-from exporters.haproxy.parse import StatTable, parse_stat, split_answers
+from exporters.haproxy.parse import parse_stat, split_answers
 from exporters.haproxy.states import SERVER_STATES
 from exporters.haproxy.stream import Answers, StatAnswer, answer_end
 
@@ -29,19 +29,13 @@ def whole(raw: bytes, count: int = 3) -> tuple[list[str], bytes]:
 
 def streamed(raw: bytes, cuts: list[int], block: int, count: int = 3) -> tuple[list[str], bytes]:
     """The same, fed in the pieces `cuts` makes, rows handed on every `block` characters."""
-    built: list[StatFamilies] = []
-
-    def sink(table: StatTable) -> None:
-        if not built:
-            built.append(StatFamilies(table.columns))
-        built[0].add(table)
-
-    answers = Answers(count, StatAnswer(sink, block=block))
+    built = StatFamilies()
+    answers = Answers(count, StatAnswer(built.add, block=block))
     edges = [0, *sorted(cuts), len(raw)]
     for start, stop in pairwise(edges):
         answers.feed(raw[start:stop])
     texts = answers.close()
-    return texts, render(built[0].families())
+    return texts, render(built.families())
 
 
 def raw_answer(version: str) -> bytes:
