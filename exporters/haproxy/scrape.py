@@ -153,7 +153,7 @@ def scrape(target: Target) -> list[Family]:
     stats = StatFamilies(opts)
     # The rows are parsed and their families built while HAProxy writes the rest.
     answers = Answers(len(commands), StatAnswer(stats.add))
-    stream_commands(addr, commands, target.timeout, answers.feed)
+    stream_commands(addr, commands, target.timeout, answers.feed, answers.work)
     texts = answers.close()
     families = info_families(parse_info(texts[0])) + stats.families()
     if certs_wanted:

@@ -71,14 +71,22 @@ def _connect(addr: Address, timeout: float) -> socket.socket:
 
 
 def stream_commands(
-    addr: Address, commands: list[str], timeout: float, consume: Callable[[bytes], None]
+    addr: Address,
+    commands: list[str],
+    timeout: float,
+    consume: Callable[[bytes], None],
+    idle: Callable[[], bool] | None = None,
 ) -> None:
     """Send `a;b;c` on one connection and hand the answer to `consume` piece by piece as it
-    arrives, until HAProxy closes the connection; all of it within `timeout`, `consume` included.
+    arrives, until HAProxy closes the connection; all of it within `timeout`, `consume` and
+    `idle` included.
+
+    With `idle`, the socket is drained first: `idle` is called (to do some work, returning
+    whether it did any) only when nothing is waiting in the socket, so HAProxy never waits for it.
 
     Raises:
         TargetError: connection failure or an oversized answer. TimeoutError: no complete answer
-            in time. Whatever `consume` raises.
+            in time. Whatever `consume` or `idle` raises.
     """
     deadline = time.monotonic() + timeout
     where = addr.path if addr.kind == "unix" else f"{addr.host}:{addr.port}"
@@ -87,11 +95,7 @@ def stream_commands(
             sock.sendall((";".join(commands) + "\n").encode())
             size = 0
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                sock.settimeout(left)
-                data = sock.recv(_CHUNK)
+                data = _receive(sock, deadline, idle)
                 if not data:
                     break
                 size += len(data)
@@ -102,6 +106,28 @@ def stream_commands(
         raise TimeoutError(f"{where}: no complete answer within {timeout:g}s") from None
     except OSError as e:
         raise TargetError(f"{where}: {e.strerror or type(e).__name__}") from None
+
+
+def _receive(sock: socket.socket, deadline: float, idle: Callable[[], bool] | None) -> bytes:
+    """The next piece of the answer (b"" at its end), calling `idle` while none is waiting.
+
+    Raises:
+        TimeoutError: the deadline passed. OSError.
+    """
+    while idle is not None:
+        sock.settimeout(0.0)
+        try:
+            return sock.recv(_CHUNK)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError from None
+            if not idle():
+                break
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    sock.settimeout(left)
+    return sock.recv(_CHUNK)
 
 
 def run_commands(addr: Address, commands: list[str], timeout: float) -> str:

@@ -1,7 +1,8 @@
 """The answers to `show info;show stat;...` taken apart as they arrive.
 
 HAProxy takes about as long to write a large `show stat` as we take to parse it and build its
-families; reading the rows a block at a time while the rest is still being written runs both at
+families. The reader drains the socket first and parses a block of the rows it holds only while
+HAProxy has nothing more for it (`work`), so HAProxy never waits for our parsing and both run at
 once (HAProxy on one CPU, us on another). The result is the one `split_answers` and `parse_stat`
 give on the whole answer, and so are the errors.
 """
@@ -15,7 +16,7 @@ from exporters.core.errors import ParseError
 from exporters.haproxy.mapping import STAT_COLUMNS
 from exporters.haproxy.parse import StatHeader, StatTable, parse_header, parse_rows, split_answers
 
-BLOCK_CHARS = 1 << 17  # rows handed on at a time (about 560 rows of HAProxy 2.6)
+BLOCK_CHARS = 1 << 17  # rows parsed at a time by `work` (about 560 rows of HAProxy 2.6)
 
 
 def answer_end(last: str, text: str) -> int:
@@ -33,12 +34,13 @@ def answer_end(last: str, text: str) -> int:
 
 class StatAnswer:
     """The `show stat` answer, fed as it arrives; its rows go to `sink` in blocks of complete
-    lines, in order, at least one block (maybe empty) once the answer is whole.
+    lines, in order: a block each time `work` is called, the rest (at least one block, maybe
+    empty) once the answer is whole.
 
     Args:
         sink: takes each block of rows, parsed (`parse_rows`).
         keep: the columns to keep (None: all).
-        block: characters of rows gathered before they are parsed and handed on.
+        block: characters of rows `work` parses at a time (at least).
     """
 
     def __init__(
@@ -52,8 +54,7 @@ class StatAnswer:
         self._block = block
         self._header: StatHeader | None = None
         self._tail = ""  # the last line, not complete yet
-        self._held: list[str] = []
-        self._held_size = 0
+        self._held: list[str] = []  # complete lines not parsed yet, as they came
         self._blocks = 0
         self._last = ""
 
@@ -78,22 +79,35 @@ class StatAnswer:
         if self._header is None:
             raise ParseError("show stat: no '# pxname,...' header")
         if self._held or not self._blocks:
-            self._flush()
+            self._flush(len(self._held))
         return end + 1
+
+    def work(self) -> bool:
+        """Parse and hand on the next block of the rows held; False when none is held.
+
+        Raises:
+            ParseError: garbled rows, or what the sink raises.
+        """
+        size = count = 0
+        while count < len(self._held) and size < self._block:
+            size += len(self._held[count])
+            count += 1
+        if count:
+            self._flush(count)
+        return bool(count)
 
     def _lines(self, text: str) -> None:
         if self._header is None:
             first, _, text = text.partition("\n")
             self._header = parse_header(first, self._keep)
-        self._held.append(text)
-        self._held_size += len(text)
-        if self._held_size >= self._block:
-            self._flush()
+        if text:
+            self._held.append(text)
 
-    def _flush(self) -> None:
+    def _flush(self, count: int) -> None:
+        """Parse the first `count` pieces held, hand them on as one block."""
         assert self._header is not None
-        lines = [line for line in "".join(self._held).split("\n") if line]
-        self._held, self._held_size = [], 0
+        lines = [line for line in "".join(self._held[:count]).split("\n") if line]
+        del self._held[:count]
         self._blocks += 1
         self._sink(parse_rows(self._header, lines))
 
@@ -102,7 +116,8 @@ class Answers:
     """The answers to `count` commands sent as `a;b;c`, fed as they arrive; answer number
     `stat_at` is a `show stat` answer taken apart by `stat` on the way.
 
-    Call `feed` with each piece of bytes, then `close()` for the other answers as text.
+    Call `feed` with each piece of bytes (and `work` while waiting for the next), then
+    `close()` for the other answers as text.
     """
 
     def __init__(self, count: int, stat: StatAnswer, stat_at: int = 1) -> None:
@@ -142,6 +157,14 @@ class Answers:
             self._in_stat = len(self._before) == self._stat_at
         if text:
             self._pieces.append(text)
+
+    def work(self) -> bool:
+        """Parse a block of the `show stat` rows held (see `StatAnswer.work`); False if none.
+
+        Raises:
+            ParseError: what `StatAnswer.work` raises.
+        """
+        return self._in_stat and self._stat.work()
 
     def close(self) -> list[str]:
         """The answers, the `show stat` one as "" (its rows went to the sink).
