@@ -314,11 +314,16 @@ def bounds(row: dict[str, object]) -> str:
     """What bounds our scrape at one size, from the stages measured on that HAProxy."""
     st = {k: v * 1000 for k, v in row["stages"].items()}  # type: ignore[attr-defined]
     runs: dict[str, Runs] = row["runs"]  # type: ignore[assignment]
-    ours, promex = runs["ours"], runs["promex"]
     work = st[DECODE] + st[PARSE] + st[BUILD]
     could = min(st[READ], work)
+    ours, promex = runs["ours"], runs["promex"]
     saved = st[SEQUENTIAL] - st[STREAMED]
-    overlapped = f"{saved:.0f} ms of the {could:.0f} ms that could overlap did" if saved >= 0.5 else "no gain"
+    overlapped = (
+        f"{saved:.0f} ms less than one after the other (HAProxy's dump and our {work:.0f} ms overlap)"
+        if saved >= 0.5
+        else f"no less than one after the other (of the {could:.0f} ms that could overlap, none did)"
+    )
+    total = (_med(ours.cpu) + _med(ours.haproxy_cpu)) * 1000
     ours_stages = {k: st[k] for k in (DECODE, PARSE, BUILD, RENDER)}
     largest = max(ours_stages, key=ours_stages.__getitem__)
     return (
@@ -326,8 +331,8 @@ def bounds(row: dict[str, object]) -> str:
         f"{st[READ]:.0f} ms to write `show info;show stat;show ssl cert` (the socket read alone); "
         f"decoding, parsing and building the families take {work:.0f} ms of CPU ({st[DECODE]:.0f} + "
         f"{st[PARSE]:.0f} + {st[BUILD]:.0f}). One after the other, reading, parsing and building "
-        f"take {st[SEQUENTIAL]:.0f} ms of wall time; streamed, as the exporter does (rows parsed and "
-        f"their families built a block at a time while HAProxy writes the rest), {st[STREAMED]:.0f} ms: "
+        f"take {st[SEQUENTIAL]:.0f} ms of wall time; streamed, as the exporter does (the socket drained "
+        f"first, rows parsed a block at a time while HAProxy has no more yet), {st[STREAMED]:.0f} ms: "
         f"{overlapped}. Rendering and encoding the "
         f"text then takes {st[RENDER]:.0f} ms, which cannot start before the last row (a family's "
         f"samples come together). Our own path is thus about {st[STREAMED] + st[RENDER]:.0f} ms "
@@ -335,7 +340,9 @@ def bounds(row: dict[str, object]) -> str:
         f'"{largest}" ({st[largest]:.0f} ms). promex spends {_med(promex.cpu) * 1000:.0f} ms of '
         f"HAProxy's CPU on its whole scrape ({_med(promex.secs) * 1000:.0f} ms of wall time here); ours "
         f"took {_med(ours.cpu) * 1000:.0f} ms of the exporter's CPU and {_med(ours.haproxy_cpu) * 1000:.0f} "
-        f"ms of HAProxy's for the dump ({_med(ours.secs) * 1000:.0f} ms of wall time). "
+        f"ms of HAProxy's for the dump ({_med(ours.secs) * 1000:.0f} ms of wall time): {total:.0f} ms of "
+        f"the machine's CPU against promex's {_med(promex.cpu) * 1000:.0f} ms, which bounds our wall "
+        "time against promex's whenever both CPUs are busy. "
         f"{compression(row)} Wall times above CPU times are waits for a CPU on a loaded machine, "
         "which fall on every exporter alike since the rounds interleave."
     )
