@@ -54,21 +54,23 @@ def closing(heads: list[str], suffix: str) -> list[str]:
 def numeric(heads: Column, values: Column) -> tuple[Column, Column]:
     """Drop empty fields and their heads, validate the rest as numbers.
 
-    Integers (the usual case) pass with one C-level check of the whole column; other values
-    are validated once each and rewritten only when their text is not Prometheus'. The inputs
+    Integers (the usual case) pass with one C-level check of the column's distinct values; other
+    values are validated once each and rewritten only when their text is not Prometheus'. The inputs
     are returned as they are when nothing is dropped or rewritten (heads are shared).
 
     Raises:
         ParseError: a field that is not a finite number.
     """
-    if "" in values:
+    distinct = set(values)
+    if "" in distinct:
         mask = list(map(bool, values))
         heads = list(compress(heads, mask))
         values = list(compress(values, mask))
-    joined = "".join(values)
+        distinct.discard("")
+    joined = "".join(distinct)
     if joined.isdigit() and joined.isascii():
         return heads, values
-    fixes = {u: _text(number(u)) for u in set(values) if not ((u.isdigit() and u.isascii()) or u in _PLAIN)}
+    fixes = {u: _text(number(u)) for u in distinct if not ((u.isdigit() and u.isascii()) or u in _PLAIN)}
     if fixes:
         return heads, [fixes.get(v, v) for v in values]
     return heads, values

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
-from operator import itemgetter
+from operator import and_, itemgetter
 
 from exporters.core.metrics import Family, escape_label_value
 from exporters.haproxy import states
@@ -24,6 +24,7 @@ NS = "haproxy"
 _NAN_FOR_EMPTY = {"": "NaN"}
 _KIND_CODE = {"F": FRONTEND, "B": BACKEND, "S": SERVER, "L": LISTENER}
 _KIND_LETTER = {code: letter for letter, code in _KIND_CODE.items()}
+_KINDS = (FRONTEND, BACKEND, SERVER, LISTENER)
 
 
 @dataclass(frozen=True)
@@ -193,19 +194,22 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-class _StatBuilder:
-    """One scrape's families for a `show stat` table; call `build()` once.
+class StatFamilies:
+    """The families of one scrape's `show stat`, built block of rows by block as they arrive.
 
-    Column-wise: each kind's rows are copied together once, so a column is one slice; each
-    row's labels are formatted once; each family holds (heads, tails) columns that the writer
-    joins without a Python loop per sample.
+    `add` the blocks (all parsed under one header) in the order HAProxy sent them, then call
+    `families()` once. Column-wise:
+    each kind's rows of a block are copied together once, so a column is one slice; each row's
+    labels are formatted once; each family holds (heads, tails) columns that the writer joins
+    without a Python loop per sample. A family's samples come out in the order one table of all
+    rows gives: the pieces of each slot (a state, an HTTP code) are kept apart and put together
+    slot by slot at the end, whatever the number of blocks.
     """
 
-    def __init__(self, table: StatTable, opts: Options) -> None:
-        self.table = table
-        self.opts = opts
-        self.plan = _plan(table.columns)
-        self.fams = [Family(n, t, h) for n, t, h, _ in self.plan.specs]  # type: ignore[arg-type]
+    def __init__(self, opts: Options | None = None) -> None:
+        self.opts = opts or Options()
+        self.plan: _Plan | None = None  # from the first block's columns
+        self.fams: list[Family] = []
         self.status = {
             FRONTEND: _state_family("frontend", "Frontend status, one series per state."),
             BACKEND: _state_family("backend", "Backend status, one series per state."),
@@ -229,33 +233,44 @@ class _StatBuilder:
         }
         self.active = Family(f"{NS}_server_active", "gauge", "1 for an active (non-backup) server.")
         self.backup = Family(f"{NS}_server_backup", "gauge", "1 for a backup server.")
+        self._slots: dict[int, dict[int, list[tuple[Column, Column]]]] = {}
+        self._agg: Counter[tuple[str, str]] = Counter()
+        self._agg_check: Counter[tuple[str, str]] = Counter()
+        self._backends: tuple[list[str], list[str]] = ([], [])  # label texts, proxy names
 
-    def _kinds(self) -> dict[str, list[int]]:
-        """Row indices per object kind, after the proxy filters."""
-        indices: dict[str, list[int]] = {FRONTEND: [], BACKEND: [], SERVER: [], LISTENER: []}
-        sink: list[int] = []
-        get = indices.get
-        types = self.table.column("type")
+    def _put(self, fam: Family, slot: int, heads: Column, tails: Column) -> None:
+        self._slots.setdefault(id(fam), {}).setdefault(slot, []).append((heads, tails))
+
+    def _kinds(self, table: StatTable) -> dict[str, list[int]]:
+        """Row indices per object kind, after the proxy filters (C-level passes over the column)."""
+        types = table.column("type")
+        rows = range(len(types))
         if self.opts.include is None and self.opts.exclude is None:
-            for i, kind in enumerate(types):
-                get(kind, sink).append(i)
-            return indices
-        proxies = self.table.column("pxname")
+            return {
+                k: list(compress(rows, map(k.__eq__, types))) for k in (FRONTEND, BACKEND, SERVER, LISTENER)
+            }
+        proxies = table.column("pxname")
         keeps = {p: self.opts.keeps(p) for p in set(proxies)}
-        for i, (kind, proxy) in enumerate(zip(types, proxies, strict=True)):
-            if keeps[proxy]:
-                get(kind, sink).append(i)
-        return indices
+        kept = list(map(keeps.__getitem__, proxies))
+        return {k: list(compress(rows, map(and_, map(k.__eq__, types), kept))) for k in _KINDS}
 
-    def build(self) -> list[Family]:
-        indices = self._kinds()
-        kinds = {k: _Rows(k, idx, self.table) for k, idx in indices.items()}
+    def add(self, table: StatTable) -> None:
+        """Add a block of rows (parsed under the header given at construction).
+
+        Raises:
+            ParseError: a numeric field holds something else.
+        """
+        if self.plan is None:
+            self.plan = _plan(table.columns)
+            self.fams = [Family(n, t, h) for n, t, h, _ in self.plan.specs]  # type: ignore[arg-type]
+        plan = self.plan
+        kinds = {k: _Rows(k, idx, table) for k, idx in self._kinds(table).items()}
         servers = kinds[SERVER]
         server_states = memo_map(states.server_state, servers.get("status"))
         checks = memo_map(states.check_state, servers.get("check_status"))
         proxies = servers.get("pxname")
-        agg = Counter(zip(proxies, server_states, strict=True))
-        agg_check = Counter(p for p in zip(proxies, checks, strict=True) if p[1])
+        self._agg.update(zip(proxies, server_states, strict=True))
+        self._agg_check.update(p for p in zip(proxies, checks, strict=True) if p[1])
         if self.opts.proxies_only or self.opts.no_maint:
             keep = [not self.opts.proxies_only and s != "MAINT" for s in server_states]
             kinds[SERVER] = servers.only(keep)
@@ -263,10 +278,15 @@ class _StatBuilder:
             checks = list(compress(checks, keep))
         for rows in kinds.values():
             if len(rows):
-                self._columns(rows)
+                self._columns(rows, plan)
         self._statuses(kinds, server_states)
-        self._server_extras(kinds[SERVER], checks)
-        return [
+        self._server_extras(kinds[SERVER], checks, plan)
+        self._backends[0].extend(kinds[BACKEND].open)
+        self._backends[1].extend(kinds[BACKEND].get("pxname"))
+
+    def families(self) -> list[Family]:
+        """Every family, its columns in whole-table order (call once, after the last `add`)."""
+        out = [
             *self.fams,
             *self.status.values(),
             self.check,
@@ -274,12 +294,15 @@ class _StatBuilder:
             *self.http.values(),
             self.active,
             self.backup,
-            *_aggregates(kinds[BACKEND], agg, agg_check),
         ]
+        for fam in out:
+            slots = self._slots.get(id(fam), {})
+            fam.columns = [piece for slot in sorted(slots) for piece in slots[slot]]
+        return [*out, *_aggregates(*self._backends, self._agg, self._agg_check)]
 
-    def _columns(self, rows: _Rows) -> None:
+    def _columns(self, rows: _Rows, plan: _Plan) -> None:
         """The plain numeric families of one kind, and its HTTP responses by class."""
-        for fam, ci, conv in self.plan.steps[rows.kind]:
+        for fam, ci, conv in plan.steps[rows.kind]:
             values = rows.at(ci)
             if conv == NAN and "" in values:
                 values = list(map(_NAN_FOR_EMPTY.get, values, values))
@@ -287,15 +310,15 @@ class _StatBuilder:
             if conv == MS:
                 values = seconds(values)
             if values:
-                self.fams[fam].columns.append((heads, values))
+                self._put(self.fams[fam], 0, heads, values)
         http = self.http.get(rows.kind)
         if http is None:
             return
-        for c, code in HTTP_CODES:
-            if c in self.plan.col:
+        for slot, (c, code) in enumerate(HTTP_CODES):
+            if c in plan.col:
                 heads, values = numeric(rows.open, rows.get(c))
                 if values:
-                    http.columns.append((heads, memo_map(f',code="{code}"}} '.__add__, values)))
+                    self._put(http, slot, heads, memo_map(f',code="{code}"}} '.__add__, values))
 
     def _statuses(self, kinds: dict[str, _Rows], server_states: list[str]) -> None:
         normalise = {
@@ -310,32 +333,33 @@ class _StatBuilder:
             LISTENER: states.LISTENER_STATES,
         }
         for kind, rows in kinds.items():
+            if not len(rows):
+                continue
             column = server_states if kind == SERVER else memo_map(normalise[kind], rows.get("status"))
-            for name in names[kind]:
-                self.status[kind].columns.append((rows.open, flags(column, name)))
+            for slot, name in enumerate(names[kind]):
+                self._put(self.status[kind], slot, rows.open, flags(column, name))
 
-    def _server_extras(self, rows: _Rows, checks: list[str]) -> None:
-        col = self.plan.col
+    def _server_extras(self, rows: _Rows, checks: list[str], plan: _Plan) -> None:
+        col = plan.col
         if "check_status" in col:
             mask = list(map(bool, rows.get("check_status")))
             checked = rows.only(mask)
             column = list(compress(checks, mask))
-            for name in states.CHECK_STATES:
-                self.check.columns.append((checked.open, flags(column, name)))
+            for slot, name in enumerate(states.CHECK_STATES):
+                self._put(self.check, slot, checked.open, flags(column, name))
             codes = checked.get("check_code") if "check_code" in col else ["0"] * len(checked)
             if "" in codes:
                 codes = [c or "0" for c in codes]
-            self.check_code.columns.append(numeric(checked.closed, codes))
+            self._put(self.check_code, 0, *numeric(checked.closed, codes))
         for name, fam in (("act", self.active), ("bck", self.backup)):
             if name in col:
-                fam.columns.append(numeric(rows.closed, rows.get(name)))
+                self._put(fam, 0, *numeric(rows.closed, rows.get(name)))
 
 
 def _aggregates(
-    rows: _Rows, agg: Counter[tuple[str, str]], agg_check: Counter[tuple[str, str]]
+    heads: list[str], proxies: list[str], agg: Counter[tuple[str, str]], agg_check: Counter[tuple[str, str]]
 ) -> list[Family]:
     """Per backend, how many of its servers are in each state and each check result."""
-    proxies = rows.get("pxname")
     fams = [
         Family(
             f"{NS}_backend_agg_server_status",
@@ -357,12 +381,12 @@ def _aggregates(
         ("state",),
     )
     for name in states.SERVER_STATES:
-        tails = [f',state="{name}"}} {agg[(p, name)]}' for p in proxies]
+        tails = [f',state="{name}"}} {agg.get((p, name), 0)}' for p in proxies]
         for fam in fams:
-            fam.columns.append((rows.open, tails))
+            fam.columns.append((heads, tails))
     for name in states.CHECK_STATES:
-        tails = [f',state="{name}"}} {agg_check[(p, name)]}' for p in proxies]
-        agg_check_fam.columns.append((rows.open, tails))
+        tails = [f',state="{name}"}} {agg_check.get((p, name), 0)}' for p in proxies]
+        agg_check_fam.columns.append((heads, tails))
     return [*fams, agg_check_fam]
 
 
@@ -372,7 +396,9 @@ def stat_families(table: StatTable, opts: Options | None = None) -> list[Family]
     Raises:
         ParseError: a numeric field holds something else.
     """
-    return _StatBuilder(table, opts or Options()).build()
+    built = StatFamilies(opts)
+    built.add(table)
+    return built.families()
 
 
 def cert_families(certs: list[Certificate]) -> list[Family]:

@@ -118,28 +118,49 @@ def _type_from_svname(svname: str) -> str:
     return SERVER
 
 
-def parse_stat(text: str, keep: Collection[str] | None = STAT_COLUMNS) -> StatTable:
-    """Parse `show stat` / stats page CSV by header name.
+@dataclass(frozen=True)
+class StatHeader:
+    """A `show stat` header line: its columns, the positions kept and their names."""
 
-    The usual answer (no quoted field) is split a block of rows at a time, one C-level pass
-    per block, and only the columns in `keep` (None: all) are kept, as lists: no object per
-    row, and the fields of the columns not kept are freed block by block.
+    columns: tuple[str, ...]
+    picks: tuple[int, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the columns kept, in order."""
+        return tuple(self.columns[i] for i in self.picks)
+
+
+def parse_header(line: str, keep: Collection[str] | None = STAT_COLUMNS) -> StatHeader:
+    """Parse the `# pxname,svname,...` line of `show stat`; keep the columns in `keep` (None: all).
 
     Raises:
-        ParseError: no `# pxname,...` header, missing required columns, or a row whose number
-            of fields differs from the header's (truncated or garbled output).
+        ParseError: not such a header, or one missing a required column.
     """
-    lines = text.split("\n")
-    header = lines[0]
-    if not header.startswith("# "):
+    if not line.startswith("# "):
         raise ParseError("show stat: no '# pxname,...' header")
-    columns = header[2:].split(",")
-    width = len(columns)
+    columns = tuple(line[2:].split(","))
     for name in _REQUIRED_COLUMNS:
         if name not in columns:
             raise ParseError(f"show stat: header has no {name!r} column")
-    picks = [i for i, name in enumerate(columns) if keep is None or name in keep or name in _REQUIRED_COLUMNS]
-    lines = [line for line in lines[1:] if line]
+    wanted = set(columns) if keep is None else {*keep, *_REQUIRED_COLUMNS}
+    picks = tuple(i for i, name in enumerate(columns) if name in wanted)
+    return StatHeader(columns, picks)
+
+
+def parse_rows(header: StatHeader, lines: list[str]) -> StatTable:
+    """Parse the rows of `show stat` (non-empty lines) under `header` into a table.
+
+    The usual rows (no quoted field) are split a block at a time, one C-level pass per block,
+    and only the columns kept are kept, as lists: no object per row, and the fields of the
+    columns not kept are freed block by block.
+
+    Raises:
+        ParseError: a row whose number of fields differs from the header's (truncated or
+            garbled output).
+    """
+    width = len(header.columns)
+    picks = header.picks
     data: list[list[str]] = [[] for _ in picks]
     if set(map(str.count, lines, repeat(","))) <= {width - 1}:
         for start in range(0, len(lines), _BLOCK):
@@ -149,11 +170,23 @@ def parse_stat(text: str, keep: Collection[str] | None = STAT_COLUMNS) -> StatTa
     else:
         rows = [_row(line, width) for line in lines]
         data = [[row[i] for row in rows] for i in picks]
-    names = [columns[i] for i in picks]
-    if "type" not in columns:
+    names = list(header.names)
+    if "type" not in header.columns:
         data.append([_type_from_svname(sv) for sv in data[names.index("svname")]])
         names.append("type")
     return StatTable(tuple(names), tuple(data))
+
+
+def parse_stat(text: str, keep: Collection[str] | None = STAT_COLUMNS) -> StatTable:
+    """Parse `show stat` / stats page CSV by header name (see `parse_header`, `parse_rows`).
+
+    Raises:
+        ParseError: no `# pxname,...` header, missing required columns, or a row whose number
+            of fields differs from the header's (truncated or garbled output).
+    """
+    lines = text.split("\n")
+    header = parse_header(lines[0], keep)
+    return parse_rows(header, [line for line in lines[1:] if line])
 
 
 def _row(line: str, width: int) -> list[str]:

@@ -10,7 +10,7 @@ from exporters.core.config import Target
 from exporters.core.errors import ConfigError, ParseError, TargetError
 from exporters.core.metrics import Family
 from exporters.core.values import regex_option
-from exporters.haproxy.families import Options, cert_families, info_families, stat_families
+from exporters.haproxy.families import Options, StatFamilies, cert_families, info_families, stat_families
 from exporters.haproxy.parse import (
     Certificate,
     parse_cert,
@@ -19,7 +19,8 @@ from exporters.haproxy.parse import (
     parse_stat,
     split_answers,
 )
-from exporters.haproxy.source import Address, fetch_csv, parse_address, run_commands
+from exporters.haproxy.source import Address, fetch_csv, parse_address, run_commands, stream_commands
+from exporters.haproxy.stream import Answers, StatAnswer
 
 log = logging.getLogger("exporters.haproxy")
 
@@ -149,10 +150,12 @@ def scrape(target: Target) -> list[Family]:
         return stat_families(parse_stat(fetch_csv(addr, target.timeout).rstrip("\n")), opts)
     certs_wanted = bool(target.options.get("ssl_certs", True))
     commands = ["show info", "show stat"] + (["show ssl cert"] if certs_wanted else [])
-    raw = run_commands(addr, commands, target.timeout)
-    answers = split_answers(raw, len(commands))
-    families = info_families(parse_info(answers[0]))
-    families += stat_families(parse_stat(answers[1]), opts)
+    stats = StatFamilies(opts)
+    # The rows are parsed and their families built while HAProxy writes the rest.
+    answers = Answers(len(commands), StatAnswer(stats.add))
+    stream_commands(addr, commands, target.timeout, answers.feed, answers.work)
+    texts = answers.close()
+    families = info_families(parse_info(texts[0])) + stats.families()
     if certs_wanted:
-        families += cert_families(_certificates(addr, answers[2], deadline))
+        families += cert_families(_certificates(addr, texts[2], deadline))
     return families

@@ -8,6 +8,7 @@ import io
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -69,35 +70,75 @@ def _connect(addr: Address, timeout: float) -> socket.socket:
     return socket.create_connection((addr.host, addr.port), timeout=timeout)
 
 
-def run_commands(addr: Address, commands: list[str], timeout: float) -> str:
-    """Send `a;b;c` on one connection and read the whole answer until HAProxy closes it.
+def stream_commands(
+    addr: Address,
+    commands: list[str],
+    timeout: float,
+    consume: Callable[[bytes], None],
+    idle: Callable[[], bool] | None = None,
+) -> None:
+    """Send `a;b;c` on one connection and hand the answer to `consume` piece by piece as it
+    arrives, until HAProxy closes the connection; all of it within `timeout`, `consume` and
+    `idle` included.
+
+    With `idle`, the socket is drained first: `idle` is called (to do some work, returning
+    whether it did any) only when nothing is waiting in the socket, so HAProxy never waits for it.
 
     Raises:
-        TargetError: connection failure, timeout or an oversized answer.
+        TargetError: connection failure or an oversized answer. TimeoutError: no complete answer
+            in time. Whatever `consume` or `idle` raises.
     """
     deadline = time.monotonic() + timeout
     where = addr.path if addr.kind == "unix" else f"{addr.host}:{addr.port}"
     try:
         with _connect(addr, timeout) as sock:
             sock.sendall((";".join(commands) + "\n").encode())
-            chunks: list[bytes] = []
             size = 0
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                sock.settimeout(left)
-                data = sock.recv(_CHUNK)
+                data = _receive(sock, deadline, idle)
                 if not data:
                     break
-                chunks.append(data)
                 size += len(data)
                 if size > _MAX_ANSWER:
                     raise TargetError(f"{where}: answer larger than {_MAX_ANSWER} bytes")
+                consume(data)
     except TimeoutError:
         raise TimeoutError(f"{where}: no complete answer within {timeout:g}s") from None
     except OSError as e:
         raise TargetError(f"{where}: {e.strerror or type(e).__name__}") from None
+
+
+def _receive(sock: socket.socket, deadline: float, idle: Callable[[], bool] | None) -> bytes:
+    """The next piece of the answer (b"" at its end), calling `idle` while none is waiting.
+
+    Raises:
+        TimeoutError: the deadline passed. OSError.
+    """
+    while idle is not None:
+        sock.settimeout(0.0)
+        try:
+            return sock.recv(_CHUNK)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError from None
+            if not idle():
+                break
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    sock.settimeout(left)
+    return sock.recv(_CHUNK)
+
+
+def run_commands(addr: Address, commands: list[str], timeout: float) -> str:
+    """Send `a;b;c` on one connection and read the whole answer until HAProxy closes it.
+
+    Raises:
+        TargetError: connection failure or an oversized answer. TimeoutError: no complete answer
+            in time.
+    """
+    chunks: list[bytes] = []
+    stream_commands(addr, commands, timeout, chunks.append)
     return b"".join(chunks).decode("utf-8", "replace")
 
 
