@@ -1,0 +1,178 @@
+"""Covered steps of an event SLI over one tile of its window, counted coarse to fine.
+
+A step is covered when the SLI's total query has a value there. Counting that step by step
+(`count_over_time((sum(total))[tile:step])`) makes the backend evaluate every step: 43,200
+over 30 days at one minute, several times what the window's totals cost. When the total query
+is `rate` or `increase` over one selector (`selectors.counted_selector`), a step is covered
+exactly when a series of that selector has two samples in it, and samples are cheap to count:
+one range query gives, for every hour of the tile, the most samples a series has in that hour
+and the step before it (`max(count_over_time(S[1h + step]))`). Samples come at a fixed interval
+(a scrape or rule interval dividing the step): an hour whose count is the tile's usual one,
+meaning that interval, at most half a step, has no sample missing, so all its steps are
+covered. Every other hour (a gap, a new series, another interval) and the part of the tile
+shorter than an hour are counted step by step, as before. The figure is the same either way;
+only irregular data pays for the step-by-step count, and only where it is irregular.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from sloapi.engine.durations import format_duration
+from sloapi.prometheus.batch import PendingRange, QueryBatch, Waiting
+from sloapi.prometheus.decode import Sample
+from sloapi.prometheus.selectors import counted_selector
+from sloapi.specs.model import SLOSpec
+
+HOUR = 3600
+#: The shortest unit counted at once, in steps.
+MIN_UNIT_STEPS = 10
+#: Runs of irregular hours counted one by one; more are counted in one step-by-step query.
+MAX_RUNS = 8
+
+
+def step_subquery(spec: SLOSpec, kind: str, over: str, seconds: int, step_seconds: int) -> str:
+    """`over(...)` of the per-step `kind` query of `spec` on the step grid of the half-open range
+    `(t - seconds, t]` (ms minus one, as `fetch.selector_window`), evaluated by the backend.
+
+    `sum(...)` makes each step one point: the steps of every series added up, as `fetch_steps`
+    adds them, or absent when no series has a sample.
+    """
+    step = format_duration(step_seconds)
+    query = spec.queries(step)[kind]
+    return f"{over}((sum({query}))[{seconds * 1000 - 1}ms:{step}])"
+
+
+def unit_count_query(selector: str, unit_seconds: int, step_seconds: int) -> str:
+    """The most samples one series of `selector` has in a unit and the step before it."""
+    return f"max(count_over_time({selector}[{(unit_seconds + step_seconds) * 1000 - 1}ms]))"
+
+
+def finite_sum(samples: list[Sample]) -> float:
+    """The sum of the finite values of an instant answer (0 when none)."""
+    return math.fsum(s.value for s in samples if math.isfinite(s.value))
+
+
+def regular_units(counts: np.ndarray, unit_seconds: int, step_seconds: int) -> np.ndarray:
+    """Which units have every step covered, from their sample counts (NaN: no sample).
+
+    Each count covers the unit and the step before it. The usual count (the most frequent, the
+    larger on a tie) must mean a fixed interval that divides the step and is at most half of
+    it: then a unit with that count misses no sample and every step of it holds at least two.
+    """
+    finite = counts[np.isfinite(counts)]
+    if not len(finite):
+        return np.zeros(len(counts), dtype=bool)
+    values, freq = np.unique(finite, return_counts=True)
+    usual = int(values[freq == freq.max()].max())
+    span = unit_seconds + step_seconds
+    if usual < 2 or span % usual or step_seconds % (span // usual) or usual * step_seconds < 2 * span:
+        return np.zeros(len(counts), dtype=bool)
+    return counts == usual
+
+
+def irregular_runs(regular: np.ndarray) -> list[tuple[int, int]]:
+    """(index of the first, count) of each run of consecutive False values."""
+    runs: list[tuple[int, int]] = []
+    for index in np.flatnonzero(~regular).tolist():
+        if runs and runs[-1][0] + runs[-1][1] == index:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((index, 1))
+    return runs
+
+
+class PendingCoverage:
+    """The covered steps of each tile of a window ending at `at`.
+
+    Args:
+        batch: runs the queries.
+        spec: the SLO (its total query decides coverage).
+        step_seconds: the step.
+        at: the window's end.
+        tiles: `(offset of the tile's end before at, seconds)`, newest first, contiguous, each a
+            multiple of the step; every one but the oldest `limit_seconds` long.
+        limit_seconds: the tiles' length.
+    """
+
+    def __init__(
+        self,
+        batch: QueryBatch,
+        spec: SLOSpec,
+        step_seconds: int,
+        at: datetime,
+        tiles: list[tuple[int, int]],
+        limit_seconds: int,
+    ) -> None:
+        self._batch, self._spec, self._step, self._at = batch, spec, step_seconds, at
+        self._tiles = tiles
+        span = sum(seconds for _offset, seconds in tiles)
+        self.unit = math.gcd(limit_seconds, HOUR) if HOUR % step_seconds == 0 else 0
+        # units per range request: its points' span and the step its first window reads before
+        # them stay within what one request may cover
+        self._group = (limit_seconds - step_seconds) // self.unit if self.unit else 0
+        selector = None
+        if self.unit >= MIN_UNIT_STEPS * step_seconds and self._group >= 1:
+            selector = counted_selector(spec.queries(format_duration(step_seconds))["total"], step_seconds)
+        self._units = span // self.unit if selector is not None else 0
+        rest = span - self._units * self.unit
+        self._rest = self._counted(at - timedelta(seconds=span - rest), rest) if rest else None
+        self._counts = self._submit_counts(selector) if selector is not None and self._units else []
+
+    def _submit_counts(self, selector: str) -> list[PendingRange]:
+        """The range queries of the units' counts, newest first."""
+        query = unit_count_query(selector, self.unit, self._step)
+        pending = []
+        for newest in range(0, self._units, self._group):
+            oldest = min(self._units, newest + self._group) - 1
+            end = self._at - timedelta(seconds=newest * self.unit)
+            start = self._at - timedelta(seconds=oldest * self.unit)
+            pending.append(self._batch.range(query, start, end, self.unit))
+        return pending
+
+    def _counted(self, end: datetime, seconds: int) -> Waiting[list[Sample]]:
+        """The step-by-step count of the covered steps of `(end - seconds, end]`."""
+        query = step_subquery(self._spec, "total", "count_over_time", seconds, self._step)
+        return self._batch.instant(query, end)
+
+    def result(self) -> list[int]:
+        """The covered steps of each tile, newest first: regular units count whole, the others
+        (and the part older than the last whole unit) step by step."""
+        regular = regular_units(self._unit_counts(), self.unit, self._step)
+        whole, pending = [], []
+        for offset, seconds in self._tiles:
+            first = min(self._units, offset // self.unit) if self.unit else 0
+            last = min(self._units, (offset + seconds) // self.unit) if self.unit else 0
+            whole.append(int(regular[first:last].sum()) * (self.unit // self._step))
+            pending.append(self._refine(regular, first, last))
+        present = [
+            n + sum(int(finite_sum(a.result())) for a in answers)
+            for n, answers in zip(whole, pending, strict=True)
+        ]
+        if self._rest is not None:
+            present[-1] += int(finite_sum(self._rest.result()))
+        return present
+
+    def _refine(self, regular: np.ndarray, first: int, last: int) -> list[Waiting[list[Sample]]]:
+        """The step-by-step counts of the irregular units `first` (newest) to `last` (excluded)."""
+        runs = irregular_runs(regular[first:last])
+        if len(runs) > MAX_RUNS:
+            runs = [(0, last - first)]
+        return [
+            self._counted(self._at - timedelta(seconds=(first + newest) * self.unit), length * self.unit)
+            for newest, length in runs
+        ]
+
+    def _unit_counts(self) -> np.ndarray:
+        """The units' counts, newest first (NaN: no sample)."""
+        counts = np.full(self._units, np.nan)
+        at = self._at.timestamp()
+        for pending in self._counts:
+            for item in pending.result():
+                index = np.rint((at - item.times) / self.unit).astype(np.int64)
+                inside = (index >= 0) & (index < self._units)
+                counts[index[inside]] = item.values[inside]
+        return counts
