@@ -24,7 +24,7 @@ import numpy as np
 from sloapi.engine.durations import format_duration
 from sloapi.prometheus.batch import PendingRange, QueryBatch, Waiting
 from sloapi.prometheus.decode import Sample
-from sloapi.prometheus.selectors import counted_selector
+from sloapi.prometheus.selectors import counted_selector, series_selector
 from sloapi.specs.model import SLOSpec
 
 HOUR = 3600
@@ -46,9 +46,12 @@ def step_subquery(spec: SLOSpec, kind: str, over: str, seconds: int, step_second
     return f"{over}((sum({query}))[{seconds * 1000 - 1}ms:{step}])"
 
 
-def unit_count_query(selector: str, unit_seconds: int, step_seconds: int) -> str:
-    """The most samples one series of `selector` has in a unit and the step before it."""
-    return f"max(count_over_time({selector}[{(unit_seconds + step_seconds) * 1000 - 1}ms]))"
+def unit_count_query(selector: str, unit_seconds: int, step_seconds: int, over: str = "max") -> str:
+    """The most samples one series of `selector` has in a unit and the step before it (`topk`:
+    that series, with its labels)."""
+    window = f"{(unit_seconds + step_seconds) * 1000 - 1}ms"
+    grouped = "topk(1, " if over == "topk" else f"{over}("
+    return f"{grouped}count_over_time({selector}[{window}]))"
 
 
 def finite_sum(samples: list[Sample]) -> float:
@@ -63,15 +66,22 @@ def regular_units(counts: np.ndarray, unit_seconds: int, step_seconds: int) -> n
     larger on a tie) must mean a fixed interval that divides the step and is at most half of
     it: then a unit with that count misses no sample and every step of it holds at least two.
     """
+    usual = usual_count(counts, unit_seconds, step_seconds)
+    return counts == usual if usual is not None else np.zeros(len(counts), dtype=bool)
+
+
+def usual_count(counts: np.ndarray, unit_seconds: int, step_seconds: int) -> int | None:
+    """The most frequent count (the larger on a tie) when it means a fixed interval that
+    divides the step and is at most half of it; otherwise None (see `regular_units`)."""
     finite = counts[np.isfinite(counts)]
     if not len(finite):
-        return np.zeros(len(counts), dtype=bool)
+        return None
     values, freq = np.unique(finite, return_counts=True)
     usual = int(values[freq == freq.max()].max())
     span = unit_seconds + step_seconds
     if usual < 2 or span % usual or step_seconds % (span // usual) or usual * step_seconds < 2 * span:
-        return np.zeros(len(counts), dtype=bool)
-    return counts == usual
+        return None
+    return usual
 
 
 def irregular_runs(regular: np.ndarray) -> list[tuple[int, int]]:
@@ -118,19 +128,26 @@ class PendingCoverage:
         if self.unit >= MIN_UNIT_STEPS * step_seconds and self._group >= 1:
             selector = counted_selector(spec.queries(format_duration(step_seconds))["total"], step_seconds)
         self._units = span // self.unit if selector is not None else 0
+        self._selector = selector
         rest = span - self._units * self.unit
         self._rest = self._counted(at - timedelta(seconds=span - rest), rest) if rest else None
-        self._counts = self._submit_counts(selector) if selector is not None and self._units else []
+        # the series with the most samples in the last unit, whose counts are read first
+        self._pick = (
+            batch.instant(unit_count_query(selector, self.unit, step_seconds, "topk"), at)
+            if selector is not None and self._units
+            else None
+        )
 
-    def _submit_counts(self, selector: str) -> list[PendingRange]:
-        """The range queries of the units' counts, newest first."""
+    def _submit_counts(self, selector: str, runs: list[tuple[int, int]]) -> list[PendingRange]:
+        """The range queries of the counts of the units of `runs` (`(newest, units)`)."""
         query = unit_count_query(selector, self.unit, self._step)
         pending = []
-        for newest in range(0, self._units, self._group):
-            oldest = min(self._units, newest + self._group) - 1
-            end = self._at - timedelta(seconds=newest * self.unit)
-            start = self._at - timedelta(seconds=oldest * self.unit)
-            pending.append(self._batch.range(query, start, end, self.unit))
+        for first, length in runs:
+            for newest in range(first, first + length, self._group):
+                oldest = min(first + length, newest + self._group) - 1
+                end = self._at - timedelta(seconds=newest * self.unit)
+                start = self._at - timedelta(seconds=oldest * self.unit)
+                pending.append(self._batch.range(query, start, end, self.unit))
         return pending
 
     def _counted(self, end: datetime, seconds: int) -> Waiting[list[Sample]]:
@@ -141,7 +158,7 @@ class PendingCoverage:
     def result(self) -> list[int]:
         """The covered steps of each tile, newest first: regular units count whole, the others
         (and the part older than the last whole unit) step by step."""
-        regular = regular_units(self._unit_counts(), self.unit, self._step)
+        regular = self._regular()
         whole, pending = [], []
         for offset, seconds in self._tiles:
             first = min(self._units, offset // self.unit) if self.unit else 0
@@ -166,11 +183,29 @@ class PendingCoverage:
             for newest, length in runs
         ]
 
-    def _unit_counts(self) -> np.ndarray:
-        """The units' counts, newest first (NaN: no sample)."""
+    def _regular(self) -> np.ndarray:
+        """Which units are regular: by the counts of the picked series first, then, where it is
+        not regular (it started, stopped or paused), by the most samples any series has."""
+        if self._pick is None or self._selector is None:
+            return np.zeros(self._units, dtype=bool)
+        runs = [(0, self._units)]
+        picked = self._pick.result()
+        one = series_selector(self._selector, picked[0].labels) if picked else None
+        if one is None:
+            return regular_units(self._unit_counts(self._selector, runs), self.unit, self._step)
+        regular = regular_units(self._unit_counts(one, runs), self.unit, self._step)
+        runs = irregular_runs(regular)
+        if len(runs) > MAX_RUNS:
+            runs = [(runs[0][0], runs[-1][0] + runs[-1][1] - runs[0][0])]
+        if runs:
+            regular |= regular_units(self._unit_counts(self._selector, runs), self.unit, self._step)
+        return regular
+
+    def _unit_counts(self, selector: str, runs: list[tuple[int, int]]) -> np.ndarray:
+        """The counts of the units of `runs`, newest first (NaN: not asked or no sample)."""
         counts = np.full(self._units, np.nan)
         at = self._at.timestamp()
-        for pending in self._counts:
+        for pending in self._submit_counts(selector, runs):
             for item in pending.result():
                 index = np.rint((at - item.times) / self.unit).astype(np.int64)
                 inside = (index >= 0) & (index < self._units)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 
 import promql_parser as pp
@@ -70,3 +71,16 @@ def _selector_text(selector: pp.VectorSelector) -> str | None:
     if name and not _NAME.fullmatch(name):
         name, parts = "", [f"__name__={json.dumps(name, ensure_ascii=False)}", *parts]
     return f"{name}{{{','.join(parts)}}}" if parts or not name else name
+
+
+def series_selector(selector: str, labels: Mapping[str, str]) -> str | None:
+    """`selector` (as `counted_selector` writes it) narrowed to the one series with `labels`
+    (an answer's labels, without the metric name); None for a label name it cannot write."""
+    if not labels or not all(_LABEL.fullmatch(name) for name in labels):
+        return None
+    parts = ",".join(
+        f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in sorted(labels.items())
+    )
+    if not selector.endswith("}"):
+        return f"{selector}{{{parts}}}"
+    return f"{selector[:-1]},{parts}}}" if not selector.endswith("{}") else f"{selector[:-1]}{parts}}}"

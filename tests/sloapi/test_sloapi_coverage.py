@@ -45,10 +45,12 @@ class Target:
     phase: int
     stopped: tuple[int, int] | None = None
     reset_at: int | None = None
+    instance: str = "a"
+    born: int = END - DAYS * DAY
 
     def times(self) -> np.ndarray:
         """Its scrape times (none strictly inside the stop)."""
-        times = np.arange(END - DAYS * DAY + self.phase, END + 1, self.interval, dtype=np.int64)
+        times = np.arange(self.born + self.phase, END + 1, self.interval, dtype=np.int64)
         if self.stopped is not None:
             times = times[(times <= self.stopped[0]) | (times >= self.stopped[1])]
         return times
@@ -61,7 +63,7 @@ class Target:
             times[0] if self.reset_at is None else np.where(times >= self.reset_at, self.reset_at, times[0])
         )
         return [
-            ("cov_requests_total", "counter", {"job": self.job, "code": code},
+            ("cov_requests_total", "counter", {"job": self.job, "instance": self.instance, "code": code},
              [(float(t), float(s) * rate) for t, s in zip(times, since, strict=True)])
             for code, rate in (("2xx", 10.0), ("5xx", 0.01))
         ]  # fmt: skip
@@ -81,8 +83,11 @@ TARGETS = {
         Target("stopped", 30, 13, stopped=STOP, reset_at=STOP[1]),
         Target("restarted", 30, 0, reset_at=END - DAY + 11),
         Target("minutely", 60, 20),
+        Target("handover", 30, 3),
     )
 }
+#: a second, denser instance of "handover", started a day ago
+NEWER = Target("handover", 15, 5, instance="b", born=END - DAY)
 
 
 def spec_of(job: str) -> SLOSpec:
@@ -118,7 +123,8 @@ class LoggingClient(PromClient):
 @pytest.fixture(scope="module")
 def prom(prometheus_history: Callable[..., Prometheus]) -> Prometheus:
     """A Prometheus holding every target's samples."""
-    return prometheus_history("sloapi-coverage", [s for t in TARGETS.values() for s in t.series()])
+    series = [s for t in (*TARGETS.values(), NEWER) for s in t.series()]
+    return prometheus_history("sloapi-coverage", series)
 
 
 @pytest.fixture()
@@ -192,6 +198,19 @@ def test_a_stopped_target_shows_its_missing_minutes(prom: Prometheus, client: Lo
     counted = stepwise_queries(client)
     assert len(counted) == 1
     assert "[1199999ms:1m]" in counted[0] or "[2399999ms:1m]" in counted[0]
+
+
+def test_a_series_started_late_is_covered_by_the_others(prom: Prometheus, client: LoggingClient) -> None:
+    body = status(client, "handover")
+    assert step_by_step(prom, "handover")[0] == WINDOW // 60
+    assert body["data"]["coverage_ratio"] == 1.0 and body["data"]["missing_steps"] == 0
+    # the newer instance (the most samples now) was counted first; before it started, the older
+    # instance's counts; only the unit it started in, step by step
+    assert any('instance="b"' in q for q in client.queries if q.startswith("max(count_over_time("))
+    counted = stepwise_queries(client)
+    assert len(counted) == 1 and "[1199999ms:1m]" in counted[0]
+    # both instances' requests: the newer one's from its first sample (a counter from 0)
+    assert body["error_budget"]["total_events"] == pytest.approx(10.01 * (WINDOW + DAY - 5), rel=1e-9)
 
 
 def test_scrapes_every_minute_are_counted_step_by_step(prom: Prometheus, client: LoggingClient) -> None:
