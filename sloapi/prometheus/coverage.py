@@ -1,17 +1,22 @@
-"""Covered steps of an event SLI over one tile of its window, counted coarse to fine.
+"""Covered steps of an event SLI over the tiles of its window, counted coarse to fine.
 
 A step is covered when the SLI's total query has a value there. Counting that step by step
 (`count_over_time((sum(total))[tile:step])`) makes the backend evaluate every step: 43,200
-over 30 days at one minute, several times what the window's totals cost. When the total query
-is `rate` or `increase` over one selector (`selectors.counted_selector`), a step is covered
-exactly when a series of that selector has two samples in it, and samples are cheap to count:
-one range query gives, for every hour of the tile, the most samples a series has in that hour
-and the step before it (`max(count_over_time(S[1h + step]))`). Samples come at a fixed interval
-(a scrape or rule interval dividing the step): an hour whose count is the tile's usual one,
-meaning that interval, at most half a step, has no sample missing, so all its steps are
-covered. Every other hour (a gap, a new series, another interval) and the part of the tile
-shorter than an hour are counted step by step, as before. The figure is the same either way;
-only irregular data pays for the step-by-step count, and only where it is irregular.
+over 30 days at one minute, more than the window's totals cost. When the total query is
+`rate` or `increase` over one selector (`selectors.counted_selector`), a step is covered
+exactly when a series of that selector has two samples in it, and samples are cheap to count.
+The window is cut into units (a divisor of an hour that divides the tiles: 20 minutes at the
+default limits) and each unit's samples are counted with the step before it
+(`count_over_time(S[unit + step])`, range queries no longer than a tile). Samples come at a
+fixed interval (a scrape or rule interval): when a unit holds the usual count (the most
+frequent one) and that count means an interval dividing the step and at most half of it, the
+unit misses no sample and every step in it holds two, so all its steps are covered.
+
+Counts are read first for one series, the one with the most samples in the last unit; where it
+is not regular (it started, stopped or paused), the most samples any series has there. Units
+still irregular (a scrape gap, a stopped target, another interval) and the part of the window
+shorter than a unit are counted step by step, as before: the figure is the same either way,
+and only irregular data pays for the step-by-step count, only where it is irregular.
 """
 
 from __future__ import annotations
@@ -207,7 +212,9 @@ class PendingCoverage:
         at = self._at.timestamp()
         for pending in self._submit_counts(selector, runs):
             for item in pending.result():
-                index = np.rint((at - item.times) / self.unit).astype(np.int64)
-                inside = (index >= 0) & (index < self._units)
+                offsets = (at - item.times) / self.unit
+                index = np.rint(offsets).astype(np.int64)
+                # a point off the units' ends (a backend moving the grid) counts for none
+                inside = (index >= 0) & (index < self._units) & (np.abs(offsets - index) < 1e-6)
                 counts[index[inside]] = item.values[inside]
         return counts

@@ -113,8 +113,9 @@ def window_figures_of(
     """The figures of the window `(start, at]` of `spec` and the `excluded` object of the answer;
     `bounds` is `(start, at, span_seconds)`.
 
-    Event SLIs without an exclusion on the window's steps: whole-window totals and a count of
-    covered steps (three instant queries per tile; no per-step series). Raw SLIs, and event SLIs
+    Event SLIs without an exclusion on the window's steps: whole-window totals (one instant
+    query per tile) and the covered steps from sample counts (`prometheus.coverage`; no per-step
+    series). Raw SLIs, and event SLIs
     with excluded steps (removed exactly, step by step): the cleaned step series.
     """
     start, at, span_seconds = bounds
