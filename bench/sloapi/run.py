@@ -400,7 +400,6 @@ def report(
     sources = ", ".join(sorted({s["source"] for s in body["slos"]}))
     raw_med, sg_med = med(raw.sloapi), med(raw.slogen)
     n = len(raw.sloapi)
-    print("## SLO service vs slo-generator\n")
     print(f"`python bench/sloapi/run.py`, {began}; load average {before[0]:.2f} before the run, "
           f"{after[0]:.2f} after it (2 CPUs). The raw status and slo-generator alternate, "
           f"{n} rounds.\n")  # fmt: skip

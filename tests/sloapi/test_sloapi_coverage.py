@@ -11,13 +11,14 @@ step-by-step path gives.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 import numpy as np
 import pytest
+import requests
 
 from sloapi.deadline import Deadline
 from sloapi.engine.windows import parse_window
@@ -115,9 +116,9 @@ class LoggingClient(PromClient):
         super().__init__(url, timeout_seconds=60)
         self.queries: list[str] = []
 
-    def _get(self, path: str, params: dict[str, str], deadline: Deadline | None) -> httpx.Response:  # type: ignore[override]
+    def _get(self, path: str, params: Mapping[str, str], deadline: Deadline | None) -> requests.Response:
         self.queries.append(params.get("query", ""))
-        return super()._get(path, params, deadline)  # type: ignore[return-value]
+        return super()._get(path, params, deadline)
 
 
 @pytest.fixture(scope="module")
