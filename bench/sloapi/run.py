@@ -316,9 +316,11 @@ def has_all(url: str, metric: str, n: int) -> bool:
 
 
 def listing(
-    prom_url: str, rules: Path, listed: Path, args: argparse.Namespace, exporter_port: int, procs: list
-) -> tuple[list[float], dict]:
-    """Load the SLOs' rules, wait for their first figures, time `GET /api/v1/slos`."""
+    prom: Prometheus, rules: Path, listed: Path, args: argparse.Namespace, exporter_port: int, procs: list
+) -> tuple[list[float], dict, tuple[float, float]]:
+    """Load the SLOs' rules, wait for their first figures, time `GET /api/v1/slos`; Prometheus's
+    and sloapi's CPU per listing (Prometheus's includes its rule evaluation meanwhile)."""
+    prom_url = prom.url
     write_prometheus_config(rules, exporter_port)
     httpx.post(f"{prom_url}/-/reload", timeout=120).raise_for_status()
     print(f"waiting for {args.slos} SLOs' recording rules...", file=sys.stderr)
@@ -327,7 +329,11 @@ def listing(
         wait_for(partial(has_all, prom_url, metric, args.slos), 600, metric, step=1, ignore=NOT_YET)
     api, api_url = start_sloapi(listed, prom_url, "sloapi-list")
     procs.append(api)
-    return timed_get(f"{api_url}/api/v1/slos", {}, args.repeat)
+    prom_cpu, api_cpu = cpu_seconds(prom.process.pid), cpu_seconds(api.pid)
+    times, body = timed_get(f"{api_url}/api/v1/slos", {}, args.repeat)
+    calls = len(times) + 1  # and the warm-up
+    used = ((cpu_seconds(prom.process.pid) - prom_cpu) / calls, (cpu_seconds(api.pid) - api_cpu) / calls)
+    return times, body, used
 
 
 def main() -> None:
@@ -374,7 +380,7 @@ def main() -> None:
         )
         parts, sg_ms = sloapi_parts(prom_url, raw, end), slogen_ms(prom_url, end)
         # 2. all SLOs, with their recording rules loaded and evaluated
-        list_times, body = listing(prom_url, rules, listed, args, exporter.server_address[1], procs)
+        list_times, body, list_cpu = listing(prom, rules, listed, args, exporter.server_address[1], procs)
         print("running slo-generator...", file=sys.stderr)
         sg_list = run_slogen(sg_listed, shared, args.slogen_repeat)
     finally:
@@ -383,7 +389,8 @@ def main() -> None:
         for proc in procs:
             stop(proc, 60)
         exporter.shutdown()
-    report(args, (began, load_before, os.getloadavg()), raw_runs, (parts, sg_ms), (list_times, body, sg_list))
+    listed_runs = (list_times, body, sg_list, list_cpu)
+    report(args, (began, load_before, os.getloadavg()), raw_runs, (parts, sg_ms), listed_runs)
 
 
 def report(
@@ -391,12 +398,12 @@ def report(
     when: tuple[str, tuple[float, float, float], tuple[float, float, float]],
     raw: Alternated,
     profile: tuple[dict[str, tuple[int, float]], float],
-    listed: tuple[list[float], dict, list[float]],
+    listed: tuple[list[float], dict, list[float], tuple[float, float]],
 ) -> None:
     """Print the section: the table, the goals' verdicts and what bounds the raw status."""
     med = statistics.median
     began, before, after = when
-    list_times, body, sg_list = listed
+    list_times, body, sg_list, (list_prom_cpu, list_api_cpu) = listed
     sources = ", ".join(sorted({s["source"] for s in body["slos"]}))
     raw_med, sg_med = med(raw.sloapi), med(raw.slogen)
     n = len(raw.sloapi)
@@ -417,6 +424,11 @@ def report(
         f"- 1,000 statuses from recording rules: {med(list_times):.3f} s, goal (0.2 s) "
         + ("**met**." if listing_met else f"**not met, by {med(list_times) - 0.2:.3f} s**.")
     )
+    if not listing_met:
+        print(f"  What bounds it: CPU per listing {list_api_cpu * 1000:.0f} ms in sloapi (its instant "
+              f"queries' answers of {args.slos} series read, {args.slos} statuses built and encoded) "
+              f"and {list_prom_cpu * 1000:.0f} ms in Prometheus (those queries and its rule "
+              f"evaluation meanwhile), 2 CPUs shared with the load ({after[0]:.2f} at the end).")  # fmt: skip
     ratio = raw_med / sg_med
     print(
         f"- One SLO over 30 days of raw data: {raw_med:.3f} s against slo-generator's {sg_med:.3f} s, "
@@ -438,12 +450,25 @@ def report(
           f"{prom_cpu['slogen']:.0f} ms for slo-generator's; sloapi's own CPU "
           f"{raw.api_cpu / n * 1000:.0f} ms per status (HTTP, queries, figures).")  # fmt: skip
     if raw_med > sg_med:
-        extra = total - sg_ms
-        print(f"\nWhat bounds the raw status: Prometheus's evaluation. sloapi's queries take {total:.1f} ms "
-              f"of its time against slo-generator's {sg_ms:.1f} ms ({extra:+.1f} ms: the sample counts "
-              "behind the coverage and the burn rates slo-generator does not compute); they run "
-              "concurrently on the 2 CPUs, slo-generator's two one after the other.")  # fmt: skip
+        requests = sum(c for c, _ms in parts.values())
+        print(bound((total, requests), sg_ms, raw.api_cpu / n * 1000, after[0]))
     print(DONE)
+
+
+def bound(sloapi: tuple[float, int], slogen_ms: float, api_cpu_ms: float, load: float) -> str:
+    """What bounds the raw status, from the figures measured (`sloapi`: Prometheus ms, requests)."""
+    sloapi_ms, requests = sloapi
+    common = (f"sloapi's queries take {sloapi_ms:.1f} ms of Prometheus's time against slo-generator's "
+              f"{slogen_ms:.1f} ms; sloapi's own CPU is {api_cpu_ms:.0f} ms per status, and every "
+              f"process shares the 2 CPUs with the machine's load ({load:.2f} at the end).")  # fmt: skip
+    if sloapi_ms > slogen_ms:
+        return (f"\nWhat bounds the raw status: Prometheus's evaluation first. {common} The "
+                f"{sloapi_ms - slogen_ms:.1f} ms more are the sample counts behind the coverage and "
+                "the burn rates slo-generator does not compute; sloapi's queries run concurrently, "
+                "slo-generator's two one after the other.")  # fmt: skip
+    return (f"\nWhat bounds the raw status: not Prometheus's evaluation. {common} What is left is "
+            f"sloapi's own work (an HTTP server, {requests} requests' client work, the answer) and "
+            "waiting for a CPU.")  # fmt: skip
 
 
 DONE = """
