@@ -136,28 +136,28 @@ def client(prom: Prometheus) -> Iterator[LoggingClient]:
     logging.close()
 
 
-def instant(prom: Prometheus, query: str) -> float:
-    """The one value of `query` at END (0 when empty)."""
-    body = httpx.get(f"{prom.url}/api/v1/query", params={"query": query, "time": END}, timeout=60).json()
+def instant(prom: Prometheus, query: str, at: int = END) -> float:
+    """The one value of `query` at `at` (0 when empty)."""
+    body = httpx.get(f"{prom.url}/api/v1/query", params={"query": query, "time": at}, timeout=60).json()
     result = body["data"]["result"]
     return float(result[0]["value"][1]) if result else 0.0
 
 
-def step_by_step(prom: Prometheus, job: str) -> tuple[int, float, float]:
-    """Prometheus's step-by-step count of the covered minutes of the window, and the errors
-    and total of the per-minute path (summed covered minutes)."""
+def step_by_step(prom: Prometheus, job: str, at: int = END) -> tuple[int, float, float]:
+    """Prometheus's step-by-step count of the covered minutes of the window ending at `at`, and
+    the errors and total of the per-minute path (summed covered minutes)."""
     sel = f'cov_requests_total{{job="{job}"'
     grid = f"[{WINDOW * 1000 - 1}ms:1m]"
-    covered = instant(prom, f"count_over_time((sum(rate({sel}}}[1m]))){grid})")
-    errors = instant(prom, f'sum_over_time((sum(rate({sel},code="5xx"}}[1m]))){grid})') * 60
-    total = instant(prom, f"sum_over_time((sum(rate({sel}}}[1m]))){grid})") * 60
+    covered = instant(prom, f"count_over_time((sum(rate({sel}}}[1m]))){grid})", at)
+    errors = instant(prom, f'sum_over_time((sum(rate({sel},code="5xx"}}[1m]))){grid})', at) * 60
+    total = instant(prom, f"sum_over_time((sum(rate({sel}}}[1m]))){grid})", at) * 60
     return int(covered), errors, total
 
 
-def status(client: PromClient, job: str) -> dict:
-    """The SLO's status over the last two days at END."""
-    at = datetime.fromtimestamp(END, UTC)
-    return compute_status(client.batch(), spec_of(job), parse_window("2d"), at, StatusOptions())
+def status(client: PromClient, job: str, at: int = END) -> dict:
+    """The SLO's status over the two days before `at`."""
+    moment = datetime.fromtimestamp(at, UTC)
+    return compute_status(client.batch(), spec_of(job), parse_window("2d"), moment, StatusOptions())
 
 
 def stepwise_queries(client: LoggingClient) -> list[str]:
@@ -212,6 +212,20 @@ def test_a_series_started_late_is_covered_by_the_others(prom: Prometheus, client
     assert len(counted) == 1 and "[1199999ms:1m]" in counted[0]
     # both instances' requests: the newer one's from its first sample (a counter from 0)
     assert body["error_budget"]["total_events"] == pytest.approx(10.01 * (WINDOW + DAY - 5), rel=1e-9)
+
+
+@pytest.mark.parametrize("job", ["steady", "stopped", "handover"])
+def test_coverage_at_a_moment_off_the_minute(prom: Prometheus, client: LoggingClient, job: str) -> None:
+    # the minutes' windows straddle the 20-minute units: each unit's count reads the minute
+    # before it too
+    at = END - 437
+    body = status(client, job, at)
+    covered, _errors, _total = step_by_step(prom, job, at)
+    assert body["data"]["missing_steps"] == WINDOW // 60 - covered
+    assert body["data"]["coverage_ratio"] == pytest.approx(covered / (WINDOW // 60), rel=1e-12)
+    assert covered == WINDOW // 60 - (5 if job == "stopped" else 0)
+    if job == "steady":
+        assert stepwise_queries(client) == []
 
 
 def test_scrapes_every_minute_are_counted_step_by_step(prom: Prometheus, client: LoggingClient) -> None:
