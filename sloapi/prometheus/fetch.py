@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +13,9 @@ from sloapi.engine.grid import grid_seconds, step_grid
 from sloapi.engine.steps import StepSeries
 from sloapi.prometheus.batch import QueryBatch, Waiting
 from sloapi.prometheus.client import PromClient
+from sloapi.prometheus.coverage import PendingCoverage, finite_sum, step_subquery
 from sloapi.prometheus.decode import RangeSeries, Sample
+from sloapi.prometheus.tagged import joined_query, split_answer
 from sloapi.specs.model import RawSLI, SLOSpec
 
 
@@ -119,38 +120,20 @@ def _tiles(span_seconds: int, limit_seconds: int) -> list[tuple[int, int]]:
     return tiles
 
 
-def _subquery(spec: SLOSpec, kind: str, over: str, seconds: int, step_seconds: int) -> str:
-    """`over(...)` of the per-step `kind` query of `spec` on the step grid of the half-open range
-    `(t - seconds, t]` (ms minus one, as `selector_window`), evaluated by the backend.
-
-    `sum(...)` makes each step one point: the steps of every series added up, as `fetch_steps`
-    adds them, or absent when no series has a sample.
-    """
-    step = format_duration(step_seconds)
-    query = spec.queries(step)[kind]
-    return f"{over}((sum({query}))[{seconds * 1000 - 1}ms:{step}])"
-
-
-_Answer = Waiting[list[Sample]]
-
-
 class PendingTotals:
     """The queries of one `WindowTotals`; `.result()` adds their answers up."""
 
-    def __init__(self, batch: QueryBatch, spec: SLOSpec, step_seconds: int) -> None:
+    def __init__(
+        self, batch: QueryBatch, spec: SLOSpec, step_seconds: int, coverage: PendingCoverage
+    ) -> None:
         self._batch, self._spec, self._step = batch, spec, step_seconds
-        self._tiles: list[tuple[datetime, int, dict[str, _Answer]]] = []
+        self._coverage = coverage
+        self._tiles: list[tuple[datetime, int, Waiting[list[Sample]]]] = []
 
     def add(self, end: datetime, seconds: int) -> None:
-        """Submit the whole-window and coverage queries of the tile of `seconds` ending at `end`."""
-        queries = self._spec.queries(format_duration(seconds))
-        covered = _subquery(self._spec, "total", "count_over_time", seconds, self._step)
-        answers = {
-            "error": self._batch.instant(queries["error"], end),
-            "total": self._batch.instant(queries["total"], end),
-            "covered": self._batch.instant(covered, end),
-        }
-        self._tiles.append((end, seconds, answers))
+        """Submit the whole-window queries of the tile of `seconds` ending at `end`."""
+        query = joined_query(self._spec.queries(format_duration(seconds)))
+        self._tiles.append((end, seconds, self._batch.instant(query, end)))
 
     def result(self) -> WindowTotals:
         """Wait for every query and add the tiles up.
@@ -161,27 +144,26 @@ class PendingTotals:
         events across the gap are not counted as good, exactly as the per-step series count them.
         """
         errors = total = 0.0
-        present = 0
-        for end, seconds, answers in self._tiles:
-            covered = int(_finite_sum(answers["covered"].result()))
-            present += covered
-            if covered >= seconds // self._step:
-                errors += _finite_sum(answers["error"].result()) * seconds
-                total += _finite_sum(answers["total"].result()) * seconds
-                continue
-            summed = {
+        covered = self._coverage.result()
+        summed = {
+            index: {
                 kind: self._batch.instant(self._steps_sum(kind, seconds), end) for kind in ("error", "total")
             }
-            errors += _finite_sum(summed["error"].result()) * self._step
-            total += _finite_sum(summed["total"].result()) * self._step
-        return WindowTotals(errors, total, present)
+            for index, (end, seconds, _answer) in enumerate(self._tiles)
+            if covered[index] < seconds // self._step
+        }
+        for index, (_end, seconds, answer) in enumerate(self._tiles):
+            if index in summed:
+                errors += finite_sum(summed[index]["error"].result()) * self._step
+                total += finite_sum(summed[index]["total"].result()) * self._step
+            else:
+                parts = split_answer(answer.result())
+                errors += finite_sum(parts.get("error", [])) * seconds
+                total += finite_sum(parts.get("total", [])) * seconds
+        return WindowTotals(errors, total, sum(covered))
 
     def _steps_sum(self, kind: str, seconds: int) -> str:
-        return _subquery(self._spec, kind, "sum_over_time", seconds, self._step)
-
-
-def _finite_sum(samples: list[Sample]) -> float:
-    return math.fsum(s.value for s in samples if math.isfinite(s.value))
+        return step_subquery(self._spec, kind, "sum_over_time", seconds, self._step)
 
 
 def submit_window_totals(
@@ -189,13 +171,15 @@ def submit_window_totals(
 ) -> PendingTotals:
     """Submit the window queries of an event SLI over the `span_seconds` ending at `at`.
 
-    Instant queries only: errors and total over the whole window (the spec's queries with the
-    window as `{{.window}}`) and the count of covered steps; see `PendingTotals.result`. A span
+    Errors and total over the whole window (the spec's queries with the window as `{{.window}}`)
+    and the covered steps (`coverage.PendingCoverage`); see `PendingTotals.result`. A span
     longer than `limit_seconds` (what one range request may cover) is cut into tiles no longer
     than it, each a multiple of the step, whose answers are added up.
     """
     limit = max(step_seconds, limit_seconds // step_seconds * step_seconds)
-    pending = PendingTotals(batch, spec, step_seconds)
-    for offset, seconds in _tiles(span_seconds, limit):
+    tiles = _tiles(span_seconds, limit)
+    coverage = PendingCoverage(batch, spec, step_seconds, at, tiles, limit)
+    pending = PendingTotals(batch, spec, step_seconds, coverage)
+    for offset, seconds in tiles:
         pending.add(at - timedelta(seconds=offset), seconds)
     return pending

@@ -3,8 +3,6 @@ go through `sloapi.prometheus`, every figure comes from `sloapi.engine`."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -13,20 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sloapi.engine.burn import (
-    BURN_WINDOWS,
-    burn_down,
-    burn_rate,
-    projected_sli,
-    time_to_exhaustion,
-)
+from sloapi.engine.burn import burn_down, projected_sli, time_to_exhaustion
 from sloapi.engine.exclusions import Exclusion, exclude, excluded_steps
 from sloapi.engine.figures import (
     MissingPolicy,
     Span,
     WindowFigures,
     classify,
-    event_error_ratio,
     safe_float,
     totalled_figures,
     verdict,
@@ -34,10 +25,10 @@ from sloapi.engine.figures import (
 from sloapi.engine.grid import step_grid
 from sloapi.engine.steps import StepArrays, StepSeries
 from sloapi.errors import WindowError
-from sloapi.prometheus.batch import QueryBatch, Waiting
-from sloapi.prometheus.decode import Sample
-from sloapi.prometheus.fetch import fetch_steps, selector_window, submit_window_totals
+from sloapi.prometheus.batch import QueryBatch
+from sloapi.prometheus.fetch import fetch_steps, submit_window_totals
 from sloapi.specs.model import RawSLI, SLOSpec, Window
+from sloapi.status.burn_rates import PendingBurnRates
 
 
 @dataclass(frozen=True)
@@ -71,41 +62,6 @@ def excluded_json(
     """The exclusion windows overlapping `(start, at]` and the seconds they removed."""
     windows = [item.as_json() for item in exclusions if item.end > start and item.start < at]
     return {"seconds": seconds, "windows": windows}
-
-
-def _sum(samples: list[Sample]) -> float | None:
-    values = [s.value for s in samples if math.isfinite(s.value)]
-    return sum(values) if values else None
-
-
-def submit_burn_queries(
-    batch: QueryBatch, spec: SLOSpec, at: datetime
-) -> dict[str, tuple[Waiting[list[Sample]], ...]]:
-    """Submit the instant queries of every burn window (de-duplicated by the batch)."""
-    futures: dict[str, tuple[Waiting[list[Sample]], ...]] = {}
-    for name, seconds in BURN_WINDOWS.items():
-        queries = spec.queries(selector_window(spec, seconds))
-        if "ratio" in queries:
-            futures[name] = (batch.instant(queries["ratio"], at),)
-        else:
-            futures[name] = (batch.instant(queries["error"], at), batch.instant(queries["total"], at))
-    return futures
-
-
-def collect_burn_rates(
-    spec: SLOSpec, futures: Mapping[str, tuple[Waiting[list[Sample]], ...]]
-) -> dict[str, float | None]:
-    """Burn rate per window from the submitted queries (None: no traffic or no data)."""
-    rates: dict[str, float | None] = {}
-    for name, parts in futures.items():
-        if len(parts) == 1:
-            values = [s.value for s in parts[0].result() if math.isfinite(s.value)]
-            ratio = sum(values) / len(values) if values else None
-        else:
-            err, tot = _sum(parts[0].result()), _sum(parts[1].result())
-            ratio = None if tot is None else event_error_ratio(err or 0.0, tot)
-        rates[name] = safe_float(burn_rate(ratio, spec.objective))
-    return rates
 
 
 def window_span(window: Window, at: datetime) -> tuple[datetime, float, float]:
@@ -157,8 +113,9 @@ def window_figures_of(
     """The figures of the window `(start, at]` of `spec` and the `excluded` object of the answer;
     `bounds` is `(start, at, span_seconds)`.
 
-    Event SLIs without an exclusion on the window's steps: whole-window totals and a count of
-    covered steps (three instant queries per tile; no per-step series). Raw SLIs, and event SLIs
+    Event SLIs without an exclusion on the window's steps: whole-window totals (one instant
+    query per tile) and the covered steps from sample counts (`prometheus.coverage`; no per-step
+    series). Raw SLIs, and event SLIs
     with excluded steps (removed exactly, step by step): the cleaned step series.
     """
     start, at, span_seconds = bounds
@@ -191,9 +148,9 @@ def compute_status(
     start, window_seconds, span = window_span(window, at)
     if window.kind == "rolling" and window_seconds < options.step_seconds:
         raise WindowError(f"window {window.name} is shorter than the step")
-    burn_futures = submit_burn_queries(batch, spec, at)
+    pending_burn = PendingBurnRates(batch, spec, at)
     fig, excluded = window_figures_of(batch, spec, (start, at, span), window_seconds, options)
-    burn_rates = collect_burn_rates(spec, burn_futures)
+    burn_rates = pending_burn.result()
     result = status_json(
         spec,
         window,

@@ -73,10 +73,17 @@ def test_long_ranges_are_split_under_the_maximum_and_equal_unsplit(
             split = _get(tmp_path / "split", url, history, path, prometheus_max_query_range="1d")
         assert whole.status_code == split.status_code == 200
         if path.startswith("/api/v1/slos/web-availability/status"):
-            # an event SLI's window: whole-window instant queries, one tile per day of the window
-            tiles = [p for _, p in log.forwarded if p.get("query", "").startswith("count_over_time(")]
-            assert len(tiles) == 30 and not log.ranges()
-            assert all("[86399999ms:1m]" in p["query"] for p in tiles)
+            # an event SLI's window: whole-window instant queries, one tile per day of the window;
+            # the samples of one series counted by the hour, 23 hours a range request (its points,
+            # the hour and the minute before the first within a day), every series' around the
+            # scrape gap, the gap's hour step by step
+            tiles = [p for _, p in log.forwarded if '"sloapi_part", "total",' in p.get("query", "")]
+            assert len(tiles) == 30 and all("[1d]))" in p["query"] for p in tiles)
+            counts = log.ranges()
+            assert len(counts) == -(-720 // 23) + 1
+            assert max(end - start + 3600 + 60 for start, end, _ in counts) <= 86400
+            steps = [p for _, p in log.forwarded if p.get("query", "").startswith("count_over_time(")]
+            assert len(steps) == 1 and "[3599999ms:1m]" in steps[0]["query"]
             assert split.json() == whole.json()
             continue
         assert split.json() == whole.json()

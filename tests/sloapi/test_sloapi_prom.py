@@ -61,9 +61,12 @@ def test_one_status_uses_a_bounded_number_of_requests(prom_url: str, history: Hi
     try:
         at = datetime.fromtimestamp(history.end, UTC)
         status = compute_status(client.batch(), spec, spec.window, at, StatusOptions())
-        # 30 days in 5 tiles of at most 10,000 steps, 3 instant queries each (errors, total,
-        # covered steps) + 2 step sums for the tile with the scrape gap + 2 x 7 burn-rate queries
-        assert client.requests == 31
+        # 30 days in 5 tiles of at most 10,000 steps, one instant query each (errors and total)
+        # + the series with the most samples now, picked, and its samples counted by 20 minutes
+        # (range queries no longer than a tile) + for the 30-minute scrape gap: every series'
+        # counts there, its 20-minute units counted step by step and the tile's 2 step sums +
+        # the burn rates
+        assert client.requests == 5 + 1 + 5 + 1 + 1 + 2 + 1
         assert status["at"] == at.isoformat()
     finally:
         client.close()
