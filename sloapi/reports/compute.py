@@ -82,7 +82,8 @@ class SLOSeries:
         frame = self.frame
         if frame.index.tz is None:
             frame = frame.tz_localize(UTC)
-        frame = frame[~frame.index.duplicated(keep="last")].reindex(grid)
+        if not frame.index.equals(grid):  # fetched series already lie on the grid
+            frame = frame[~frame.index.duplicated(keep="last")].reindex(grid)
         if self.kind == "ratio":
             return StepSeries("ratio", step_seconds, grid, error_ratio=frame["error_ratio"])
         total = frame["total"]
