@@ -321,15 +321,16 @@ def print_verdict(prom: dict[str, float], p: Profile) -> None:
         return
     over = total - GOAL_SECONDS
     cpu = p.sloapi_cpu + p.prometheus_cpu
+    cpus = os.cpu_count() or 1
     print(
         f"\n**Goal not reached**: 100 SLOs from Prometheus end to end in {total:.2f} s, "
         f"{over:.2f} s ({total / GOAL_SECONDS:.2f}x) over the {GOAL_SECONDS:.0f} s goal. Charts, "
-        f"renderings and mail take {after:.2f} s after the fetch; fetch + maths "
-        f"{prom['fetch + maths']:.2f} s is bounded by the {cpu:.2f} s of CPU the two processes "
-        f"need (sloapi {p.sloapi_cpu:.2f} s, of which HTTP {p.parts.get('HTTP', 0.0):.2f} s, "
-        f"decoding {p.parts.get('decoding', 0.0):.2f} s and maths {p.parts.get('maths', 0.0):.2f} s; "
-        f"Prometheus {p.prometheus_cpu:.2f} s, of which evaluation {p.replay.evaluation:.2f} s) "
-        "shared with whatever else the machine runs."
+        f"renderings and mail take {after:.2f} s after the fetch. Fetch + maths "
+        f"({prom['fetch + maths']:.2f} s) is bounded by CPU: sloapi's process needs "
+        f"{p.sloapi_cpu:.2f} s (HTTP {p.parts.get('HTTP', 0.0):.2f} s, decoding "
+        f"{p.parts.get('decoding', 0.0):.2f} s, maths {p.parts.get('maths', 0.0):.2f} s) and "
+        f"Prometheus's {p.prometheus_cpu:.2f} s, {cpu:.2f} s together on {cpus} CPUs shared with "
+        "whatever else the machine runs (profile below)."
     )
 
 

@@ -188,9 +188,10 @@ def test_report_figures_are_identical_to_the_previous_computation(
 
 
 def test_prometheus_answers_take_the_fast_parse_and_read_as_float_reads_them(
-    identity_prometheus,
+    identity_prometheus, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    specs = load_dir_text(SPECS)
+    (tmp_path / "identity.yml").write_text(SPECS, encoding="utf-8")
+    specs = load_dir(tmp_path)
     session = requests.Session()
     session.trust_env = False
     start = int(AUG.start.timestamp()) + 60
@@ -208,15 +209,6 @@ def test_prometheus_answers_take_the_fast_parse_and_read_as_float_reads_them(
                     assert np.array_equal(a, b, equal_nan=True)
                     assert np.array_equal(np.signbit(a), np.signbit(b))
     assert fast >= 8
-
-
-def load_dir_text(text: str):  # type: ignore[no-untyped-def]
-    """The specs of one YAML text."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "specs.yml").write_text(text, encoding="utf-8")
-        return load_dir(Path(folder))
 
 
 def test_the_month_in_progress_stops_at_now(make_service) -> None:  # type: ignore[no-untyped-def]
