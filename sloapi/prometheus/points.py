@@ -19,8 +19,8 @@ import numpy as np
 _QUOTE, _OPEN, _CLOSE, _COMMA, _DOT, _MINUS, _ZERO = (ord(c) for c in '"[],.-0')
 _SHORT = 8  # value texts up to this long are read by numpy: at most 7 digits
 _POW10 = 10.0 ** np.arange(_SHORT)
-_TIME_DIGITS = 15  # whole seconds up to 10**15 - 1: exact as int64 and as a double
-_TIME_POW10 = 10 ** np.arange(_TIME_DIGITS, dtype=np.int64)
+_TIME_DIGITS = 15  # whole seconds under 10**15 < 2**53: every partial sum exact in a double
+_TIME_POW10 = 10.0 ** np.arange(_TIME_DIGITS)
 
 
 def _general(text: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +63,7 @@ def _digits(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray | Non
     chars = buf[starts[:, None] + np.arange(width)] - np.uint8(_ZERO)  # non-digits wrap above 9
     if chars.max() > 9:
         return None
-    return chars.astype(np.int64) @ _TIME_POW10[width - 1 :: -1]
+    return chars.astype(float) @ _TIME_POW10[width - 1 :: -1]
 
 
 def _times(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
@@ -71,8 +71,7 @@ def _times(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray 
     widths = ends - starts
     if widths.min() != widths.max():
         return None
-    seconds = _digits(buf, starts, int(widths[0]))
-    return None if seconds is None else seconds.astype(float)
+    return _digits(buf, starts, int(widths[0]))
 
 
 def _short_decimals(chars: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
