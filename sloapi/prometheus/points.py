@@ -15,6 +15,7 @@ to the decimal, as `strtod` rounds it (Clinger's fast path).
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 _QUOTE, _OPEN, _CLOSE, _COMMA, _DOT, _MINUS, _ZERO = (ord(c) for c in '"[],.-0')
 _SHORT = 8  # value texts up to this long are read by numpy: at most 7 digits
@@ -60,7 +61,7 @@ def _digits(buf: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray | Non
     """Fixed-width unsigned integers of `width` digits at `starts`, or None if any is not one."""
     if not 0 < width <= _TIME_DIGITS:
         return None
-    chars = buf[starts[:, None] + np.arange(width)] - np.uint8(_ZERO)  # non-digits wrap above 9
+    chars = sliding_window_view(buf, width)[starts] - np.uint8(_ZERO)  # non-digits wrap above 9
     if chars.max() > 9:
         return None
     return chars.astype(float) @ _TIME_POW10[width - 1 :: -1]
@@ -101,9 +102,10 @@ def _values(text: bytes, buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) 
         if digits.max() <= 9:
             return digits.astype(float)
     if width <= _SHORT:
-        columns = np.arange(width)[:, None]
-        chars = np.where(columns < lengths, buf[np.minimum(starts + columns, len(buf) - 1)], 0)
-        values, read = _short_decimals(chars.astype(np.uint8), lengths)
+        padded = np.concatenate([buf, np.zeros(width, dtype=np.uint8)])
+        rows = sliding_window_view(padded, width)[starts].T  # character position by value
+        chars = np.where(np.arange(width)[:, None] < lengths, rows, np.uint8(0))
+        values, read = _short_decimals(chars, lengths)
         rest = np.flatnonzero(~read)
     else:  # every value text is the odd piece between the layout's quotes
         texts = text.split(b'"')[1::2]
