@@ -14,9 +14,8 @@ from datetime import datetime
 import pandas as pd
 
 from sloapi.engine.durations import format_duration
-from sloapi.engine.grid import grid_seconds, step_grid
 from sloapi.prometheus.batch import QueryBatch
-from sloapi.prometheus.fetch import _to_series
+from sloapi.prometheus.fetch import _to_series, grid
 from sloapi.specs.model import WINDOW_PLACEHOLDER, EventsSLI, SLOSpec
 
 DEFAULT_BREAKDOWN = (
@@ -69,12 +68,11 @@ def fetch_breakdown(
     """Error events per step of each label set of `spec` on the grid `(start, end]` (indexed by
     step end; NaN: no sample), by the spec's breakdown labels or `DEFAULT_BREAKDOWN`."""
     labels = list(spec.breakdown) or list(DEFAULT_BREAKDOWN)
-    index = step_grid(start, end, step_seconds)
+    index, seconds = grid(start, end, step_seconds)
     if len(index) == 0:
         return []
     query = breakdown_query(spec, format_duration(step_seconds), labels)
     first, last = index[0].to_pydatetime(), index[-1].to_pydatetime()
-    seconds = grid_seconds(start, end, step_seconds)
     groups = []
     for series in batch.range(query, first, last, step_seconds).result():
         values = _to_series([series], index, "sum", seconds) * step_seconds

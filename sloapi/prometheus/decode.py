@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from sloapi.prometheus.points import parse_points
+
 Labels = dict[str, str]
 _VALUES_KEY = b'"values":['
 _QUOTED_BODY = re.compile(r"""\((b(['"]).*\2)\)\s*$""", re.DOTALL)
@@ -49,29 +51,19 @@ class RangeSeries:
         return cls(labels, array[:, 0], array[:, 1])
 
 
-def _points(text: bytes) -> np.ndarray:
-    """`[t,"v"],[t,"v"]` (the inside of a `values` array) as an (n, 2) float array."""
-    if not text:
-        return np.empty((0, 2), dtype=float)
-    numbers = text.translate(None, b'[]"').decode("ascii").split(",")
-    if len(numbers) != 2 * text.count(b"["):
-        raise ValueError("malformed values array")
-    return np.array(numbers, dtype=float).reshape(-1, 2)
-
-
 def decode_matrix(body: bytes) -> list[RangeSeries]:
     """The series of a `query_range` answer (JSON bytes), as `from_values` would build them.
 
-    Each `"values":[...]` array is cut out of the body and parsed by numpy in one call; the rest
-    (status and labels) goes through `json`. The cut is exact: the arrays hold only numbers,
-    number strings, commas and brackets, and `"values":[` cannot occur inside a JSON string
-    (its quotes are escaped there).
+    Each `"values":[...]` array is cut out of the body and parsed by numpy straight from the
+    bytes (`points.parse_points`); the rest (status and labels) goes through `json`. The cut is
+    exact: the arrays hold only numbers, number strings, commas and brackets, and `"values":[`
+    cannot occur inside a JSON string (its quotes are escaped there).
 
     Raises:
         ValueError: the body is not a successful matrix answer.
     """
     skeleton: list[bytes] = []
-    arrays: list[np.ndarray] = []
+    arrays: list[tuple[np.ndarray, np.ndarray]] = []
     pos = 0
     while (key := body.find(_VALUES_KEY, pos)) >= 0:
         begin = key + len(_VALUES_KEY)
@@ -79,7 +71,7 @@ def decode_matrix(body: bytes) -> list[RangeSeries]:
         if close == 0:
             raise ValueError("unterminated values array")
         skeleton.append(body[pos:begin])
-        arrays.append(_points(body[begin:close]))
+        arrays.append(parse_points(body[begin:close]))
         pos = close
     skeleton.append(body[pos:])
     try:
@@ -92,7 +84,8 @@ def decode_matrix(body: bytes) -> list[RangeSeries]:
     if not ok or len(result) != len(arrays) or any(r.get("values") != [] for r in result):
         raise ValueError("not a matrix answer")
     return [
-        RangeSeries(dict(r.get("metric", {})), a[:, 0], a[:, 1]) for r, a in zip(result, arrays, strict=True)
+        RangeSeries(dict(r.get("metric", {})), times, values)
+        for r, (times, values) in zip(result, arrays, strict=True)
     ]
 
 

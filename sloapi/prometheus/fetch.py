@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,15 @@ def selector_window(spec: SLOSpec, seconds: int) -> str:
     if isinstance(spec.sli, RawSLI):
         return f"{seconds * 1000 - 1}ms"
     return format_duration(seconds)
+
+
+@lru_cache(maxsize=8)  # a month at one minute: 0.7 MB each
+def grid(start: datetime, end: datetime, step_seconds: int) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """`step_grid` and `grid_seconds` of `(start, end]`, built once for every SLO of a request
+    (both immutable: the index is, the seconds are made read-only)."""
+    seconds = grid_seconds(start, end, step_seconds)
+    seconds.setflags(write=False)
+    return step_grid(start, end, step_seconds), seconds
 
 
 def _to_series(
@@ -74,8 +84,7 @@ def fetch_steps(
     step (so adjacent steps add up to the `increase` over the window). Raw SLIs: the error ratio
     over one step at each step end. Missing steps are NaN.
     """
-    seconds = grid_seconds(start, end, step_seconds)
-    index = step_grid(start, end, step_seconds)
+    index, seconds = grid(start, end, step_seconds)
     batch = prom.batch() if isinstance(prom, PromClient) else prom
     queries = spec.queries(selector_window(spec, step_seconds))
     if len(index) == 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,8 @@ class SLOSeries:
         frame = self.frame
         if frame.index.tz is None:
             frame = frame.tz_localize(UTC)
-        frame = frame[~frame.index.duplicated(keep="last")].reindex(grid)
+        if not frame.index.equals(grid):  # fetched series already lie on the grid
+            frame = frame[~frame.index.duplicated(keep="last")].reindex(grid)
         if self.kind == "ratio":
             return StepSeries("ratio", step_seconds, grid, error_ratio=frame["error_ratio"])
         total = frame["total"]
@@ -114,11 +116,17 @@ def month_grid(month: Month, step: timedelta, now: datetime) -> pd.DatetimeIndex
     """Step ends of the month's elapsed part, ``start + step`` .. ``min(end, now)``, on the
     engine's grid (aligned on ``month.start``)."""
     seconds = int(step.total_seconds())
-    end = align_end(month.start, min(month.end, now.astimezone(UTC)), seconds)
+    return _grid(month, seconds, align_end(month.start, min(month.end, now.astimezone(UTC)), seconds))
+
+
+@lru_cache(maxsize=16)
+def _grid(month: Month, seconds: int, end: datetime) -> pd.DatetimeIndex:
+    """The grid of `month_grid`, built once for all the SLOs of a report (an index is immutable)."""
     return step_grid(month.start, end, seconds)
 
 
-def _day_starts(month: Month) -> list[datetime]:
+@lru_cache(maxsize=16)
+def _day_starts(month: Month) -> tuple[datetime, ...]:
     """Local midnights from the month's first day to the day after its last (UTC, aware)."""
     first = datetime(month.year, month.month, 1, tzinfo=month.zone)
     days = []
@@ -127,7 +135,7 @@ def _day_starts(month: Month) -> list[datetime]:
         moment = datetime(day.year, day.month, day.day, tzinfo=month.zone).astimezone(UTC)
         days.append(moment)
         if moment >= month.end:
-            return days
+            return tuple(days)
         day += timedelta(days=1)
 
 
@@ -138,8 +146,9 @@ def _daily(steps: StepArrays, month: Month, cost: np.ndarray) -> list[DailySLI]:
         return []
     bounds = _day_starts(month)
     edges = np.array([moment.timestamp() for moment in bounds])
-    starts = steps.index.as_unit("ns").asi8 / 1e9 - steps.step_seconds
-    day_of_step = np.searchsorted(edges, starts, side="right") - 1
+    starts = steps.index.as_unit("ns").asi8 / 1e9 - steps.step_seconds  # in time order
+    first = np.searchsorted(starts, edges)  # steps starting before each local midnight
+    day_of_step = np.repeat(np.arange(-1, len(edges)), np.diff(first, prepend=0, append=len(starts)))
     count = int(day_of_step.max()) + 1
 
     def per_day(values: np.ndarray) -> np.ndarray:

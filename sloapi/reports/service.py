@@ -35,8 +35,8 @@ from sloapi.reports.exclusions import exclusions_added
 from sloapi.reports.mail import Mailer, SMTPMailer, build_message
 from sloapi.reports.model import MonthReport, PolicyOverride
 from sloapi.reports.month import Month, last_closed_month, parse_month
-from sloapi.reports.source import fetch_month
-from sloapi.reports.summary import build_report, summarise
+from sloapi.reports.source import judge_month
+from sloapi.reports.summary import assemble_report, summarise
 from sloapi.specs.model import SLOSpec
 from sloapi.storage import report_snapshots as store
 from sloapi.storage.audit import list_overrides, override_json
@@ -133,7 +133,6 @@ class ReportService:
             raise MonthError(f"no snapshot of {month.key} and no Prometheus to compute it from")
         now = self.clock()
         options = self.options(now)
-        data = fetch_month(self.prom.batch(self.deadline), self.specs, month, now, options.step)
         before = read_with_retry(
             self.sessions, lambda session: store.latest_snapshot(session, month.previous().key, month.tz)
         )
@@ -141,8 +140,9 @@ class ReportService:
             self.sessions,
             lambda session: [override_json(row) for row in list_overrides(session, month.start, month.end)],
         )
-        previous = MonthReport.model_validate(before[1]) if before else None
-        report = build_report(month, data.series, now, options, previous=previous, warnings=data.warnings)
+        previous = {slo.id: slo for slo in MonthReport.model_validate(before[1]).slos} if before else {}
+        judged = judge_month(self.prom.batch(self.deadline), self.specs, month, now, options, previous)
+        report = assemble_report(month, judged.slos, now, options, warnings=judged.warnings)
         return report.model_copy(update={"overrides": [PolicyOverride(**o) for o in overrides]})
 
     def report(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +15,8 @@ from sloapi.engine.steps import StepSeries
 from sloapi.errors import QueryError
 from sloapi.prometheus import PromClient, QueryBatch, fetch_steps
 from sloapi.prometheus.breakdown import fetch_breakdown
-from sloapi.reports.compute import SLOSeries
+from sloapi.reports.compute import ReportOptions, SLOSeries, compute_slo
+from sloapi.reports.model import SLOReport
 from sloapi.reports.month import Month
 from sloapi.specs.model import EventsSLI, SLOSpec
 
@@ -66,12 +67,40 @@ def _fetch_one(
         return f"{spec.id}: Prometheus rejected its query: {exc.reason}"
 
 
+@dataclass(frozen=True)
+class JudgedMonth:
+    """Every SLO's report for one month, plus notes about what could not be fetched."""
+
+    slos: list[SLOReport]
+    warnings: list[str]
+
+
 def _collect(results: Iterable[SLOSeries | str]) -> MonthData:
     items = list(results)
     return MonthData(
         series=[item for item in items if isinstance(item, SLOSeries)],
         warnings=[item for item in items if isinstance(item, str)],
     )
+
+
+def _each_slo(
+    prom: PromClient | QueryBatch,
+    specs: Sequence[SLOSpec],
+    month: Month,
+    now: datetime,
+    step: timedelta,
+    then: Callable[[SLOSeries], SLOSeries | SLOReport],
+) -> list[SLOSeries | SLOReport | str]:
+    """Fetch each SLO's month and hand it to `then` in the same worker thread, specs' order."""
+    seconds = int(step.total_seconds())
+    end = align_end(month.start, min(month.end, now), seconds)
+
+    def one(spec: SLOSpec) -> SLOSeries | SLOReport | str:
+        fetched = _fetch_one(prom, spec, month, end, seconds)
+        return fetched if isinstance(fetched, str) else then(fetched)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, specs))
 
 
 def fetch_month(
@@ -83,7 +112,32 @@ def fetch_month(
     A query Prometheus rejects leaves that SLO without data and adds a warning;
     ``PrometheusUnavailableError`` propagates.
     """
-    seconds = int(step.total_seconds())
-    end = align_end(month.start, min(month.end, now), seconds)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return _collect(pool.map(lambda spec: _fetch_one(prom, spec, month, end, seconds), specs))
+    items = _each_slo(prom, specs, month, now, step, lambda series: series)
+    return _collect(item for item in items if not isinstance(item, SLOReport))
+
+
+def judge_month(
+    prom: PromClient | QueryBatch,
+    specs: Sequence[SLOSpec],
+    month: Month,
+    now: datetime,
+    options: ReportOptions,
+    previous: dict[str, SLOReport],
+) -> JudgedMonth:
+    """`fetch_month`, each SLO's report computed (`compute_slo`) as soon as its month arrives,
+    while the others are still being fetched; ``previous``: last month's reports by SLO id.
+
+    The reports are those `build_report` computes from `fetch_month`'s series, in specs' order.
+    """
+    items = _each_slo(
+        prom,
+        specs,
+        month,
+        now,
+        options.step,
+        lambda series: compute_slo(series, month, now, options, previous.get(series.id)),
+    )
+    return JudgedMonth(
+        slos=[item for item in items if isinstance(item, SLOReport)],
+        warnings=[item for item in items if isinstance(item, str)],
+    )

@@ -85,10 +85,20 @@ def build_report(
     """
     options = options or ReportOptions()
     before = {slo.id: slo for slo in previous.slos} if previous else {}
-    slos = [
-        compute_slo(item, month, now, options, before.get(item.id))
-        for item in sorted(series, key=lambda item: item.id)
-    ]
+    slos = [compute_slo(item, month, now, options, before.get(item.id)) for item in series]
+    return assemble_report(month, slos, now, options, warnings=warnings)
+
+
+def assemble_report(
+    month: Month,
+    slos: Sequence[SLOReport],
+    now: datetime,
+    options: ReportOptions,
+    *,
+    warnings: Sequence[str] = (),
+) -> MonthReport:
+    """The month's report from its SLOs' reports (put in id order) and report-wide notes."""
+    ordered = sorted(slos, key=lambda slo: slo.id)
     notes = list(warnings)
     partial = month.is_partial(now)
     if partial:
@@ -104,7 +114,7 @@ def build_report(
         generated_at=now,
         partial=partial,
         step_seconds=options.step.total_seconds(),
-        slos=slos,
-        summary=summarise(slos),
+        slos=ordered,
+        summary=summarise(ordered),
         warnings=notes,
     )
