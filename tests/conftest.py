@@ -18,8 +18,8 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import pytest
 from hypothesis import settings
@@ -51,38 +51,39 @@ def stack() -> Iterator[Stack]:
         etcd_members=1,
     )
     keep = os.environ.get("NINES_TEST_KEEP_STACK") == "1"
-    lock = _hold(layout.root.with_name(layout.root.name + ".lock"))
-    s = Stack(layout)
-    if not keep:
-        s.down(progress=lambda _: None)
-        s.purge()
-    s.up(progress=_progress)
-    yield s
-    if not keep:
-        s.down(progress=lambda _: None)
-    lock.close()
+    with _held(layout.root.with_name(layout.root.name + ".lock")):
+        s = Stack(layout)
+        if not keep:
+            s.down(progress=lambda _: None)
+            s.purge()
+        s.up(progress=_progress)
+        yield s
+        if not keep:
+            s.down(progress=lambda _: None)
 
 
-def _hold(path: Path) -> IO[str]:
+@contextmanager
+def _held(path: Path) -> Iterator[None]:
     """An exclusive lock on `path` for this process, or a clear error when another holds it (a
-    second pytest on the same stack, or an xdist worker given a stack test the scheduler did not group)."""
-    handle = path.open("w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        pytest.exit(
-            f"the test stack of {path.with_suffix('')} is used by another test process: wait for it, "
-            "or set NINES_STACK_DIR and NINES_PORT_OFFSET for a stack of your own (a test that asks "
-            "for the stack in a way SESSION_STACK in tests/conftest.py does not list must be added there)",
-            returncode=3,
-        )
-    return handle
+    second pytest on the same stack, or an xdist worker given a stack test the scheduler did not
+    group): every test that asks for the stack then errors with the message."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"the test stack of {path.with_suffix('')} is used by another test process: wait "
+                "for it, or set NINES_STACK_DIR and NINES_PORT_OFFSET for a stack of your own (a "
+                "test that asks for the stack in a way SESSION_STACK in tests/conftest.py does not "
+                "list must be added there)"
+            ) from None
+        yield  # closing the file releases the lock, as the process's end does
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under xdist, the controller names a file where its workers list the session stack's tests."""
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+    if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
         folder = Path(tempfile.mkdtemp(prefix="nines-xdist-"))
         os.environ[STACK_TESTS_ENV] = str(folder / "stack-tests")  # the workers inherit it
 
@@ -105,9 +106,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """xdist's scope scheduling with one scope for all the session stack's tests (one worker runs
-    them in order, on one stack), and one scope per test for the rest."""
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """For xdist's default `--dist load`: its scope scheduling with one scope for all the session
+    stack's tests (one worker runs them in order, on one stack), and one scope per test for the
+    rest. Another `--dist` asked for is left to xdist."""
+    if config.getoption("dist") != "load":
+        return None
     from xdist.scheduler import LoadScopeScheduling
 
     class StackScopeScheduling(LoadScopeScheduling):  # type: ignore[misc]
@@ -116,7 +120,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         def _split_scope(self, nodeid: str) -> str:
             if self._stack_tests is None:  # read once: the workers wrote it before their collection
                 text = Path(os.environ[STACK_TESTS_ENV]).read_text(encoding="utf-8")
-                self._stack_tests = frozenset(text.splitlines())
+                self._stack_tests = frozenset(text.split("\n"))
             return "stack" if nodeid in self._stack_tests else nodeid
 
     return StackScopeScheduling(config, log)

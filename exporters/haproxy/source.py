@@ -115,12 +115,14 @@ def _receive(sock: socket.socket, deadline: float, idle: Callable[[], bool] | No
         TimeoutError: the deadline passed. OSError.
     """
     while idle is not None:
+        # checked before every read, waiting or not: a target that never lets the socket run
+        # dry (a fast drip, a flood) is still cut at the request's deadline
+        if time.monotonic() >= deadline:
+            raise TimeoutError
         sock.settimeout(0.0)
         try:
             return sock.recv(_CHUNK)
         except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise TimeoutError from None
             if not idle():
                 break
     left = deadline - time.monotonic()

@@ -53,7 +53,7 @@ class StatAnswer:
         self._keep = keep
         self._block = block
         self._header: StatHeader | None = None
-        self._tail = ""  # the last line, not complete yet
+        self._tail: list[str] = []  # the pieces of the last line, not complete yet
         self._held: list[str] = []  # complete lines not parsed yet, as they came
         self._blocks = 0
         self._last = ""
@@ -69,11 +69,14 @@ class StatAnswer:
         piece = text if end < 0 else text[:end]
         if piece:
             self._last = piece[-1]
-        data = self._tail + piece
-        cut = data.rfind("\n") + 1
-        self._tail = data[cut:]
+        # only the new piece is searched: a line that never ends (a garbled target) costs its
+        # length once, not once per piece
+        cut = piece.rfind("\n") + 1
         if cut:
-            self._lines(data[:cut])
+            self._lines("".join([*self._tail, piece[:cut]]))
+            self._tail = [piece[cut:]] if cut < len(piece) else []
+        elif piece:
+            self._tail.append(piece)
         if end < 0:
             return -1
         if self._header is None:

@@ -55,6 +55,14 @@ def _samples(data: Mapping[str, Any]) -> list[Sample]:
     return [Sample(dict(r.get("metric", {})), float(r["value"][1])) for r in data["result"]]
 
 
+#: Queries longer than this go in a POST form: a proxy in front of the backend may refuse long
+#: URLs (8 KB is common), and joined queries (`tagged.joined_query`) repeat an SLI's query.
+LONG_QUERY = 2048
+#: What decoding an answer of the wrong shape raises (a `result` of numbers, a `metric` that
+#: is not an object, ...): all mean the backend answered garbage, a 503, never a 500.
+GARBAGE = (ValueError, KeyError, TypeError, IndexError, AttributeError)
+
+
 class PromClient:
     """Queries one Prometheus-compatible API.
 
@@ -118,7 +126,8 @@ class PromClient:
         return self._pool.submit(func)
 
     def _get(self, path: str, params: Mapping[str, str], deadline: Deadline | None) -> requests.Response:
-        """GET `path` under the base URL, waiting by the deadline; errors as `SloapiError`s.
+        """GET `path` under the base URL (POST with a form for a long query), waiting by the
+        deadline; errors as `SloapiError`s.
 
         Raises:
             DeadlineExceededError: the deadline passed before or during the request.
@@ -130,7 +139,10 @@ class PromClient:
         with self._lock:
             self.requests += 1
         try:
-            response = self._session.get(f"{self.url}{path}", params=params, timeout=timeout)
+            if len(params.get("query", "")) > LONG_QUERY:  # a form body has no URL length limit
+                response = self._session.post(f"{self.url}{path}", data=params, timeout=timeout)
+            else:
+                response = self._session.get(f"{self.url}{path}", params=params, timeout=timeout)
         except requests.RequestException as exc:
             if deadline.expired():  # a read timeout after the retry comes as a ConnectionError
                 raise deadline.error("Prometheus did not answer in time") from None
@@ -148,7 +160,7 @@ class PromClient:
         response = self._get("/api/v1/query", {"query": query, "time": f"{at.timestamp():.3f}"}, deadline)
         try:
             return _samples(response.json()["data"])
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+        except GARBAGE as exc:
             raise PrometheusUnavailableError(f"Prometheus answered garbage: {type(exc).__name__}") from None
 
     def instant_values(
@@ -159,7 +171,7 @@ class PromClient:
         response = self._get("/api/v1/query", {"query": query, "time": f"{at.timestamp():.3f}"}, deadline)
         try:
             return values_by_label(response.json()["data"], label)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        except GARBAGE as exc:
             raise PrometheusUnavailableError(f"Prometheus answered garbage: {type(exc).__name__}") from None
 
     def range(
@@ -189,8 +201,9 @@ class PromClient:
         response = self._get("/api/v1/query_range", params, deadline)
         try:
             return decode_matrix(response.content)
-        except ValueError as exc:
-            raise PrometheusUnavailableError(f"Prometheus answered garbage: {exc}") from None
+        except GARBAGE as exc:
+            reason = str(exc) or type(exc).__name__
+            raise PrometheusUnavailableError(f"Prometheus answered garbage: {reason}") from None
 
     def ready(self, deadline: Deadline | None = None) -> bool:
         """True when the API answers a trivial query (within 5 s and the deadline).

@@ -13,10 +13,13 @@ frequent one) and that count means an interval dividing the step and at most hal
 unit misses no sample and every step in it holds two, so all its steps are covered.
 
 Counts are read first for one series, the one with the most samples in the last unit; where it
-is not regular (it started, stopped or paused), the most samples any series has there. Units
-still irregular (a scrape gap, a stopped target, another interval) and the part of the window
-shorter than a unit are counted step by step, as before: the figure is the same either way,
-and only irregular data pays for the step-by-step count, only where it is irregular.
+is not regular (it started, stopped or paused), the most samples any series has there, when that
+is the picked series' usual count and no series has more (so a series scraped at another
+interval cannot pass for a regular one). Units still irregular (a scrape gap, a stopped target,
+another interval) and the part of the window shorter than a unit are counted step by step, as
+before: the figure is the same either way, and only irregular data pays for the step-by-step
+count, only where it is irregular. A total query of another shape (or a step that does not
+divide the hour) is counted step by step over each tile, as before.
 """
 
 from __future__ import annotations
@@ -135,7 +138,14 @@ class PendingCoverage:
         self._units = span // self.unit if selector is not None else 0
         self._selector = selector
         rest = span - self._units * self.unit
-        self._rest = self._counted(at - timedelta(seconds=span - rest), rest) if rest else None
+        # without units, each tile's own step-by-step count, as its totals need it; with them,
+        # the rest is shorter than a unit and lies in the oldest tile (the unit divides the tiles)
+        self._per_tile = (
+            [self._counted(at - timedelta(seconds=offset), seconds) for offset, seconds in tiles]
+            if selector is None
+            else None
+        )
+        self._rest = self._counted(at - timedelta(seconds=span - rest), rest) if rest and selector else None
         # the series with the most samples in the last unit, whose counts are read first
         self._pick = (
             batch.instant(unit_count_query(selector, self.unit, step_seconds, "topk"), at)
@@ -163,6 +173,8 @@ class PendingCoverage:
     def result(self) -> list[int]:
         """The covered steps of each tile, newest first: regular units count whole, the others
         (and the part older than the last whole unit) step by step."""
+        if self._per_tile is not None:
+            return [int(finite_sum(each.result())) for each in self._per_tile]
         regular = self._regular()
         whole, pending = [], []
         for offset, seconds in self._tiles:
@@ -190,20 +202,29 @@ class PendingCoverage:
 
     def _regular(self) -> np.ndarray:
         """Which units are regular: by the counts of the picked series first, then, where it is
-        not regular (it started, stopped or paused), by the most samples any series has."""
+        not regular (it started, stopped or paused), by the most samples any series has, which
+        must be the picked series' usual count (a series scraped at another interval could
+        reach that count in a unit it only partly covers), and only while no series there has
+        more (a denser series makes the count no proof)."""
+        none = np.zeros(self._units, dtype=bool)
         if self._pick is None or self._selector is None:
-            return np.zeros(self._units, dtype=bool)
-        runs = [(0, self._units)]
+            return none
         picked = self._pick.result()
         one = series_selector(self._selector, picked[0].labels) if picked else None
         if one is None:
-            return regular_units(self._unit_counts(self._selector, runs), self.unit, self._step)
-        regular = regular_units(self._unit_counts(one, runs), self.unit, self._step)
+            return none
+        counts = self._unit_counts(one, [(0, self._units)])
+        usual = usual_count(counts, self.unit, self._step)
+        if usual is None:
+            return none
+        regular = counts == usual
         runs = irregular_runs(regular)
         if len(runs) > MAX_RUNS:
             runs = [(runs[0][0], runs[-1][0] + runs[-1][1] - runs[0][0])]
         if runs:
-            regular |= regular_units(self._unit_counts(self._selector, runs), self.unit, self._step)
+            most = self._unit_counts(self._selector, runs)
+            if not (most[np.isfinite(most)] > usual).any():
+                regular |= most == usual
         return regular
 
     def _unit_counts(self, selector: str, runs: list[tuple[int, int]]) -> np.ndarray:

@@ -24,6 +24,11 @@ _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
+#: Longest query, and most parentheses, read for a selector (spec queries are far shorter).
+MAX_PARSED = 20_000
+MAX_NESTING = 200
+
+
 def counted_selector(query: str, window_seconds: int) -> str | None:
     """The selector `S` of `query` when `query` is `rate(S[w])` or `increase(S[w])` with `w` of
     `window_seconds`, wrapped in nothing but parentheses and parameterless aggregations (`sum`,
@@ -32,6 +37,8 @@ def counted_selector(query: str, window_seconds: int) -> str | None:
     The selector is written out again from the parsed matchers (values re-quoted), so it selects
     what the query selects.
     """
+    if len(query) > MAX_PARSED or query.count("(") > MAX_NESTING:
+        return None  # the step-by-step count takes it; the parser is not asked to recurse that deep
     try:
         expr = pp.parse(query)
     except (ValueError, TypeError):

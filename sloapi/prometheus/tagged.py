@@ -18,7 +18,8 @@ PART_LABEL = "sloapi_part"
 
 def joined_query(parts: Mapping[str, str]) -> str:
     """The `parts` (`{name: query}`) as one query."""
-    tagged = (f'label_replace({query}, "{PART_LABEL}", "{name}", "", "")' for name, query in parts.items())
+    # each query on lines of its own: a `# comment` at its end stays a comment
+    tagged = (f'label_replace(\n{q}\n, "{PART_LABEL}", "{name}", "", "")' for name, q in parts.items())
     return " or ".join(tagged)
 
 

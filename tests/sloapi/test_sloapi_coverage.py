@@ -89,10 +89,19 @@ TARGETS = {
 }
 #: a second, denser instance of "handover", started a day ago
 NEWER = Target("handover", 15, 5, instance="b", born=END - DAY)
+#: "mixed": a 15 s target with a 4 min 10 s gap early in the 20-minute unit ending 12 h before
+#: END, and a 5 s target born 415 s before that unit's end, so that its 84 samples there are
+#: the 15 s target's usual count: a count of any series alone would call the unit whole
+UNIT_END = END - 36 * 1200
+MIXED = (
+    Target("mixed", 15, 2, stopped=(UNIT_END - 1200 + 60, UNIT_END - 1200 + 310)),
+    Target("mixed", 5, 0, instance="b", born=UNIT_END - 415),
+)
 
 
-def spec_of(job: str) -> SLOSpec:
-    """An event SLO over the target's requests."""
+def spec_of(job: str, times: str = "", matcher: str = "") -> SLOSpec:
+    """An event SLO over the target's requests (`times`: e.g. " * 1", a shape coverage cannot
+    count samples of; `matcher`: one more label matcher)."""
     text = f"""
 version: prometheus/v1
 service: cov
@@ -101,8 +110,8 @@ slos:
     objective: 99.9
     sli:
       events:
-        error_query: sum(rate(cov_requests_total{{job="{job}",code="5xx"}}[{{{{.window}}}}]))
-        total_query: sum(rate(cov_requests_total{{job="{job}"}}[{{{{.window}}}}]))
+        error_query: sum(rate(cov_requests_total{{job="{job}",code="5xx"{matcher}}}[{{{{.window}}}}])){times}
+        total_query: sum(rate(cov_requests_total{{job="{job}"{matcher}}}[{{{{.window}}}}])){times}
 """
     specs, errors = read_text(text, f"{job}.yml")
     assert not errors
@@ -112,8 +121,8 @@ slos:
 class LoggingClient(PromClient):
     """A client that keeps the query of every request."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url, timeout_seconds=60)
+    def __init__(self, url: str, max_range_seconds: int | None = None) -> None:
+        super().__init__(url, timeout_seconds=60, max_range_seconds=max_range_seconds)
         self.queries: list[str] = []
 
     def _get(self, path: str, params: Mapping[str, str], deadline: Deadline | None) -> requests.Response:
@@ -124,7 +133,7 @@ class LoggingClient(PromClient):
 @pytest.fixture(scope="module")
 def prom(prometheus_history: Callable[..., Prometheus]) -> Prometheus:
     """A Prometheus holding every target's samples."""
-    series = [s for t in (*TARGETS.values(), NEWER) for s in t.series()]
+    series = [s for t in (*TARGETS.values(), NEWER, *MIXED) for s in t.series()]
     return prometheus_history("sloapi-coverage", series)
 
 
@@ -154,10 +163,10 @@ def step_by_step(prom: Prometheus, job: str, at: int = END) -> tuple[int, float,
     return int(covered), errors, total
 
 
-def status(client: PromClient, job: str, at: int = END) -> dict:
+def status(client: PromClient, job: str, at: int = END, times: str = "", matcher: str = "") -> dict:
     """The SLO's status over the two days before `at`."""
-    moment = datetime.fromtimestamp(at, UTC)
-    return compute_status(client.batch(), spec_of(job), parse_window("2d"), moment, StatusOptions())
+    spec, moment = spec_of(job, times, matcher), datetime.fromtimestamp(at, UTC)
+    return compute_status(client.batch(), spec, parse_window("2d"), moment, StatusOptions())
 
 
 def stepwise_queries(client: LoggingClient) -> list[str]:
@@ -201,17 +210,69 @@ def test_a_stopped_target_shows_its_missing_minutes(prom: Prometheus, client: Lo
     assert "[1199999ms:1m]" in counted[0] or "[2399999ms:1m]" in counted[0]
 
 
-def test_a_series_started_late_is_covered_by_the_others(prom: Prometheus, client: LoggingClient) -> None:
+def test_a_series_started_late_is_counted_step_by_step_before_it(
+    prom: Prometheus, client: LoggingClient
+) -> None:
     body = status(client, "handover")
     assert step_by_step(prom, "handover")[0] == WINDOW // 60
     assert body["data"]["coverage_ratio"] == 1.0 and body["data"]["missing_steps"] == 0
     # the newer instance (the most samples now) was counted first; before it started, the older
-    # instance's counts; only the unit it started in, step by step
+    # instance, scraped at another interval, cannot vouch for whole units: that day (and the
+    # unit the newer one started in) counted step by step, in one query
     assert any('instance="b"' in q for q in client.queries if q.startswith("max(count_over_time("))
     counted = stepwise_queries(client)
-    assert len(counted) == 1 and "[1199999ms:1m]" in counted[0]
+    assert len(counted) == 1 and f"[{(DAY + 1200) * 1000 - 1}ms:1m]" in counted[0]
     # both instances' requests: the newer one's from its first sample (a counter from 0)
     assert body["error_budget"]["total_events"] == pytest.approx(10.01 * (WINDOW + DAY - 5), rel=1e-9)
+
+
+def test_another_shape_is_counted_step_by_step_tile_by_tile(prom: Prometheus) -> None:
+    """A total query coverage cannot count samples of: each tile's own step-by-step count, so
+    the tile with the gap (not the oldest of four) sums its steps and the others take their
+    whole-window totals, the figures those of the query of the countable shape."""
+    shaped, counted = LoggingClient(prom.url, 12 * 3600), LoggingClient(prom.url, 12 * 3600)
+    try:
+        other = status(shaped, "stopped", times=" * 1")
+        plain = status(counted, "stopped")
+    finally:
+        shaped.close()
+        counted.close()
+    assert not [q for q in shaped.queries if "count_over_time(cov_requests_total" in q]
+    assert len(stepwise_queries(shaped)) == 4  # one a tile
+    assert other["data"] == plain["data"] and other["data"]["missing_steps"] == 5
+    assert other["error_budget"] == plain["error_budget"]
+
+
+def test_long_queries_are_posted_with_the_same_figures(prom: Prometheus) -> None:
+    """An SLI long enough that the joined burn-rate query would make a URL of about 60 KB:
+    sent as a POST form, the status is that of the short query."""
+    long, short = LoggingClient(prom.url), LoggingClient(prom.url)
+    methods: list[str] = []
+    long._session.hooks["response"].append(lambda r, *_a, **_k: methods.append(r.request.method))
+    try:
+        never = "|".join(f"code{n:04}" for n in range(400))  # 3.6 KB a query, no series dropped
+        posted = status(long, "stopped", matcher=f',code!~"{never}"')
+        plain = status(short, "stopped")
+    finally:
+        long.close()
+        short.close()
+    assert "POST" in methods  # the long ones
+    assert max(len(q) for q in long.queries) > 40_000
+    assert posted["data"] == plain["data"] and posted["error_budget"] == plain["error_budget"]
+    assert posted["burn_rates"] == plain["burn_rates"]
+
+
+def test_a_series_at_another_interval_cannot_pass_for_a_whole_unit(
+    prom: Prometheus, client: LoggingClient
+) -> None:
+    covered, errors, total = step_by_step(prom, "mixed")
+    body = status(client, "mixed")
+    # the gap's minutes are missing, though the unit's most samples (84, the 5 s series' part)
+    # equal the 15 s series' usual count
+    assert covered == MIXED[0].covered_minutes(END, WINDOW) < WINDOW // 60
+    assert body["data"]["missing_steps"] == WINDOW // 60 - covered
+    assert body["error_budget"]["total_events"] == pytest.approx(total, rel=1e-12)
+    assert body["error_budget"]["error_events"] == pytest.approx(errors, rel=1e-12)
 
 
 @pytest.mark.parametrize("job", ["steady", "stopped", "handover"])

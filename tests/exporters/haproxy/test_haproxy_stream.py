@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from haproxy_fixtures import VERSIONS, read
@@ -13,6 +17,7 @@ from exporters.core.errors import ParseError
 from exporters.core.metrics import render
 from exporters.haproxy.families import StatFamilies, stat_families
 from exporters.haproxy.parse import parse_stat, split_answers
+from exporters.haproxy.source import Address, stream_commands
 from exporters.haproxy.states import SERVER_STATES
 from exporters.haproxy.stream import Answers, StatAnswer, answer_end
 
@@ -112,3 +117,53 @@ def test_garbled_answers_stream_as_they_parse_whole(data: st.DataObject) -> None
             streamed(raw, cuts, block)
         return
     assert streamed(raw, cuts, block) == expected
+
+
+def test_a_target_that_never_runs_dry_is_cut_at_the_deadline(tmp_path: Path) -> None:
+    """The socket always holds more (16 bytes a millisecond, each piece taking us 10 ms): the
+    read is still cut at the request's deadline, not when the target stops."""
+    path = str(tmp_path / "drip.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(4096)
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"x" * 16)
+                except OSError:
+                    return
+                time.sleep(0.001)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError, match=r"no complete answer within 0\.3s"):
+            stream_commands(
+                Address("unix", path=path),
+                ["show stat"],
+                0.3,
+                lambda _piece: time.sleep(0.01),
+                idle=lambda: False,
+            )
+        assert time.monotonic() - started < 1.0
+    finally:
+        stop.set()
+        server.close()
+        thread.join(5)
+
+
+def test_a_line_that_never_ends_costs_its_length_once() -> None:
+    """16 MiB without a newline, fed in 64 KiB pieces, is taken in linear time (a garbled
+    target used to cost a copy of the whole line per piece)."""
+    answer = StatAnswer(lambda _rows: None)
+    piece = "x" * 65536
+    started = time.process_time()
+    for _ in range(256):
+        assert answer.feed(piece) == -1
+    assert time.process_time() - started < 0.5
