@@ -59,6 +59,7 @@ BENCHES = [
     ),
     Bench("reports", "Monthly report: 100 SLOs at 1-minute resolution", "reports/run.py"),
     Bench("tsdb", "SLO service on Prometheus and on VictoriaMetrics", "tsdb/run.py"),
+    Bench("tests", "`make test`: lint, types and every test against the real stack", "tests/run.py"),
 ]
 
 
