@@ -348,6 +348,11 @@ def bounds(row: dict[str, object]) -> str:
     )
 
 
+def _ms(seconds: float) -> str:
+    """A signed difference in whole milliseconds (never "-0")."""
+    return f"{round(seconds * 1000) + 0:+d}"
+
+
 def compression(row: dict[str, object]) -> str:
     """What gzip costs and saves us at one size, from the stages and the gzip-asked scrapes."""
     st = {k: v * 1000 for k, v in row["stages"].items()}  # type: ignore[attr-defined]
@@ -355,8 +360,8 @@ def compression(row: dict[str, object]) -> str:
     return (
         f"Compression: gzip (ISA-L, level 1) costs {st[GZIP] - st[RENDER]:.0f} ms of CPU on top of "
         f"rendering (zlib at level 1 would cost {st[ZLIB] - st[RENDER]:.0f} ms; against a plain scrape, "
-        f"a gzip-asked one took {(_med(ours.gz_cpu) - _med(ours.cpu)) * 1000:+.0f} ms of the exporter's "
-        f"CPU, in ticks of 10 ms, and {(_med(ours.gz_secs) - _med(ours.secs)) * 1000:+.0f} ms of wall "
+        f"a gzip-asked one took {_ms(_med(ours.gz_cpu) - _med(ours.cpu))} ms of the exporter's "
+        f"CPU, in ticks of 10 ms, and {_ms(_med(ours.gz_secs) - _med(ours.secs))} ms of wall "
         "time) and cuts the body "
         f"from {ours.wire / 1e6:.1f} MB to {ours.gz_wire / 1e6:.1f} MB "
         f"({ours.wire / max(ours.gz_wire, 1):.0f}x less) on the wire and in Prometheus' reads."

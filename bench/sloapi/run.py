@@ -31,13 +31,16 @@ from pathlib import Path
 
 import httpx
 import yaml
-from status_profile import sloapi_parts, slogen_ms
 
 from stack import history
 from stack.history import Prometheus, Series
 from stack.throwaway import free_port, stop, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # `bench.…` when run as a script, as bench/tsdb/run.py imports this
+
+from bench.sloapi.status_profile import sloapi_parts, slogen_ms  # noqa: E402
+
 WORK = REPO / "bench" / ".work" / "sloapi"
 SLOGEN = REPO / "bench" / ".venv-slogen" / "bin" / "python"
 DAY = 86400
@@ -195,16 +198,22 @@ def start_sloapi(slos: Path, prom: str, name: str) -> tuple[subprocess.Popen, st
     return proc, url
 
 
+def _ok(response: httpx.Response) -> None:
+    """Raise with what the service said when it did not answer 200."""
+    if response.status_code != 200:
+        raise SystemExit(f"{response.request.url}: HTTP {response.status_code}: {response.text[:500]}")
+
+
 def timed_get(url: str, params: dict, repeat: int) -> tuple[list[float], dict]:
     """Wall times of `repeat` GETs (after one warm-up) and the last body."""
     times, body = [], {}
     with httpx.Client(timeout=120) as client:
-        client.get(url, params=params).raise_for_status()
+        _ok(client.get(url, params=params))
         for _ in range(repeat):
             started = time.perf_counter()
             response = client.get(url, params=params)
             times.append(time.perf_counter() - started)
-            response.raise_for_status()
+            _ok(response)
             body = response.json()
     return times, body
 
@@ -295,7 +304,7 @@ def alternate(
     prom_pid, api_pid = pids
     out = Alternated()
     with httpx.Client(timeout=120) as client:
-        client.get(url, params=params).raise_for_status()
+        _ok(client.get(url, params=params))
         for _ in range(rounds):
             prom, api, started = cpu_seconds(prom_pid), cpu_seconds(api_pid), time.perf_counter()
             response = client.get(url, params=params)
@@ -478,10 +487,11 @@ over each tile of the window (one instant query a tile, both joined), as slo-gen
 one-minute steps where the SLI has data) comes from counting samples rather than evaluating
 43,200 steps: the series of the total query with the most samples now is counted by 20-minute
 unit (one range query a tile), and a unit holding the usual count of a scrape interval of at
-most half a minute has every step covered. Units where that series is not regular are counted
-on every series; units still irregular (a scrape gap, a stopped target), and SLIs whose total
-query is not `rate`/`increase` of one selector, are counted step by step as before, so a gap
-of a few minutes still shows and the figures are those of the step-by-step path."""
+most half a minute has every step covered. Units where that series is not regular count as
+whole when the most samples any series has there is that series' usual count and none has
+more; units still irregular (a scrape gap, a stopped target, another interval), and SLIs whose
+total query is not `rate`/`increase` of one selector, are counted step by step as before, so a
+gap of a few minutes still shows and the figures are those of the step-by-step path."""
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.reports import run as reports  # noqa: E402
 from bench.sloapi import run as sloapi_bench  # noqa: E402
+from sloapi.rules.generate import PERIOD_EVENTS  # noqa: E402
 from stack.history import Series, backfill, start_prometheus  # noqa: E402
 from stack.throwaway import stop  # noqa: E402
 from stack.vmhistory import start_victoria  # noqa: E402
@@ -43,14 +44,15 @@ BACKENDS = ("Prometheus 2.42", "VictoriaMetrics 1.79")
 
 
 def recorded_series(ids: list[tuple[str, str]], end: int) -> list[Series]:
-    """The `slo:*` series the listing reads, for every SLO: 10 minutes of 30-second samples."""
+    """The `slo:*` series the listing reads, for every SLO (its events over the period included:
+    without them an event SLO's rules cannot tell no traffic): 10 minutes of 30-second samples."""
     times = range(end - 600, end + 1, 30)
     series: list[Series] = []
     for i, (service, name) in enumerate(ids):
         labels = {"sloth_id": f"{service}-{name}", "sloth_service": service, "sloth_slo": name}
         ratio = 0.0001 * (1 + i % 13)
         values = {"slo:time_period:days": 30.0, "slo:data_coverage:ratio": 0.999,
-                  "slo:sli_error:ratio_rate30d": ratio}  # fmt: skip
+                  "slo:sli_error:ratio_rate30d": ratio, PERIOD_EVENTS: 2.6e6}  # fmt: skip
         values.update({f"slo:sli_error:ratio_rate{w}": ratio * (1 + j) for j, w in enumerate(BURN)})
         for metric, value in values.items():
             window = metric.rsplit("rate", 1)[1] if "ratio_rate" in metric else "30d"
