@@ -58,7 +58,7 @@ typecheck: venv
 unit: venv
 	$(VENV)/bin/pytest -m "not stack and not drill"
 
-# Two workers: one runs every test of the session stack in order, the other the rest (tests/conftest.py).
+# Two workers: one runs every test of the session stack in order; both share the rest (tests/conftest.py).
 TEST_WORKERS ?= 2
 
 test: deps lint typecheck
