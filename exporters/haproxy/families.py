@@ -246,9 +246,7 @@ class StatFamilies:
         types = table.column("type")
         rows = range(len(types))
         if self.opts.include is None and self.opts.exclude is None:
-            return {
-                k: list(compress(rows, map(k.__eq__, types))) for k in (FRONTEND, BACKEND, SERVER, LISTENER)
-            }
+            return {k: list(compress(rows, map(k.__eq__, types))) for k in _KINDS}
         proxies = table.column("pxname")
         keeps = {p: self.opts.keeps(p) for p in set(proxies)}
         kept = list(map(keeps.__getitem__, proxies))

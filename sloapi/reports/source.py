@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from sloapi.reports.month import Month
 from sloapi.specs.model import EventsSLI, SLOSpec
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,12 +77,10 @@ class JudgedMonth:
     warnings: list[str]
 
 
-def _collect(results: Iterable[SLOSeries | str]) -> MonthData:
-    items = list(results)
-    return MonthData(
-        series=[item for item in items if isinstance(item, SLOSeries)],
-        warnings=[item for item in items if isinstance(item, str)],
-    )
+def _split(items: Iterable[object], kind: type[T]) -> tuple[list[T], list[str]]:
+    """Each SLO's outcome of `kind`, and the warnings of those without one, in specs' order."""
+    listed = list(items)
+    return [i for i in listed if isinstance(i, kind)], [i for i in listed if isinstance(i, str)]
 
 
 def _each_slo(
@@ -112,8 +112,8 @@ def fetch_month(
     A query Prometheus rejects leaves that SLO without data and adds a warning;
     ``PrometheusUnavailableError`` propagates.
     """
-    items = _each_slo(prom, specs, month, now, step, lambda series: series)
-    return _collect(item for item in items if not isinstance(item, SLOReport))
+    series, warnings = _split(_each_slo(prom, specs, month, now, step, lambda series: series), SLOSeries)
+    return MonthData(series=series, warnings=warnings)
 
 
 def judge_month(
@@ -137,7 +137,5 @@ def judge_month(
         options.step,
         lambda series: compute_slo(series, month, now, options, previous.get(series.id)),
     )
-    return JudgedMonth(
-        slos=[item for item in items if isinstance(item, SLOReport)],
-        warnings=[item for item in items if isinstance(item, str)],
-    )
+    slos, warnings = _split(items, SLOReport)
+    return JudgedMonth(slos=slos, warnings=warnings)
